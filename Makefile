@@ -1,0 +1,41 @@
+# make run: score the bundled example end to end.  make test: the whole suite.
+# Both build .venv from nothing when it is missing (torch's small CPU build first).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+TORCH_SPEC ?= torch==2.13.0
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+
+.PHONY: install run test lint train evaluate serve clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/moderation analyze examples/japantoday_lavrov.txt
+
+test: $(STAMP)
+	$(BIN)/ruff check moderation service tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+train: $(STAMP)
+	$(BIN)/moderation train --cache-dir .cache/features
+
+evaluate: $(STAMP)
+	$(BIN)/moderation evaluate
+
+serve: $(STAMP)
+	$(BIN)/uvicorn --factory service.app:create_app --host 127.0.0.1 --port 8000
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,261 @@
+"""The ``moderation`` command: parses arguments, calls the library, formats the answer."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from moderation.errors import DataError, InputError, ModelError
+
+app = typer.Typer(
+    name="moderation",
+    help="Extract reader-comment threads, score them and store them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+T = TypeVar("T")
+
+SourceArg = Annotated[str, typer.Argument(help="A file, or - for standard input.")]
+FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Input format; detected when omitted.")]
+DataDirOpt = Annotated[
+    Path, typer.Option(envvar="MODERATION_DATA_DIR", help="The shared data folder (TweetEval, VAST, ...).")
+]
+EncoderOpt = Annotated[
+    str | None, typer.Option(help="Encoder folder or hub id (offline); default: bundled all-MiniLM-L6-v2.")
+]
+HeadsOpt = Annotated[Path | None, typer.Option(help="Folder with heads.json/heads.safetensors; default: bundled.")]
+DeviceOpt = Annotated[str, typer.Option(help="torch device, e.g. cpu or cuda.")]
+BatchOpt = Annotated[int, typer.Option(min=1, help="Windows per forward pass.")]
+DatabaseOpt = Annotated[str, typer.Option("--database-url", envvar="DATABASE_URL", help="SQLAlchemy URL of the store.")]
+
+DEFAULT_DATA_DIR = Path("../shared/data")
+DEFAULT_DATABASE = "sqlite:///moderation.db"
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """A user's mistake (bad input, missing data) exits 2 with one line, never a traceback."""
+    try:
+        yield
+    except (InputError, DataError) as exc:
+        raise _fail(str(exc), 2) from None
+    except ModelError as exc:
+        raise _fail(str(exc), 1) from None
+
+
+def _read_source(source: str) -> Any:
+    from moderation.extraction import Source
+
+    if source == "-":
+        return Source.from_bytes(sys.stdin.buffer.read(), "<stdin>")
+    return Source.from_path(source)
+
+
+def _load_scorer(encoder: str | None, heads: Path | None, device: str) -> Any:
+    from transformers.utils import logging as hf_logging
+
+    from moderation.models import Scorer
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    with err.status("loading model"):
+        return Scorer.load(encoder, heads=heads, device=device)
+
+
+def _with_progress(label: str, work: Callable[[Callable[[int, int], object]], T]) -> T:
+    """Run ``work(progress)`` under a rich bar on stderr (hidden when stderr is not a terminal)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        return work(lambda done, total: bar.update(task, completed=done, total=total))
+
+
+@app.command()
+def extract(source: SourceArg, format: FormatOpt = None) -> None:
+    """Print the thread in SOURCE (article and comments) as JSON."""
+    from moderation.extraction import extract as run_extract
+
+    with _user_errors():
+        thread = run_extract(_read_source(source), format)
+    out.print_json(thread.model_dump_json(), indent=2)
+
+
+def _read_jsonl(path: str) -> list[dict[str, Any]]:
+    stream = sys.stdin if path == "-" else None
+    try:
+        lines = stream.read().splitlines() if stream else Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    items = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise InputError(f"{path}:{number}: each line needs a string field 'text'")
+        if item.get("target") is not None and not isinstance(item["target"], str):
+            raise InputError(f"{path}:{number}: 'target' must be a string when given")
+        items.append(item)
+    return items
+
+
+@app.command()
+def score(
+    path: Annotated[str, typer.Argument(help="JSONL with 'text' and optional 'target' per line, or -.")],
+    encoder: EncoderOpt = None,
+    heads: HeadsOpt = None,
+    device: DeviceOpt = "cpu",
+    batch_size: BatchOpt = 32,
+) -> None:
+    """Score each line's text (toward its target) and print it back with its scores."""
+    with _user_errors():
+        items = _read_jsonl(path)
+        scorer = _load_scorer(encoder, heads, device)
+        scores = _with_progress(
+            "scoring",
+            lambda progress: scorer.predict(
+                [i["text"] for i in items], [i.get("target") for i in items], batch_size=batch_size, progress=progress
+            ),
+        )
+    for item, result in zip(items, scores, strict=True):
+        sys.stdout.write(json.dumps({**item, **result.model_dump(mode="json")}, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def analyze(
+    source: SourceArg,
+    format: FormatOpt = None,
+    database_url: DatabaseOpt = DEFAULT_DATABASE,
+    encoder: EncoderOpt = None,
+    heads: HeadsOpt = None,
+    device: DeviceOpt = "cpu",
+    batch_size: BatchOpt = 32,
+) -> None:
+    """Extract SOURCE, score every comment toward the article, store it, and print a table."""
+    from moderation.extraction import extract as run_extract
+    from moderation.pipeline import analyze as run_analyze
+    from moderation.storage import make_engine, transaction
+
+    with _user_errors():
+        thread = run_extract(_read_source(source), format)
+        scorer = _load_scorer(encoder, heads, device)
+        engine = make_engine(database_url)
+        with transaction(engine) as session:
+            result = _with_progress(
+                "scoring",
+                lambda progress: run_analyze(session, scorer, thread, batch_size=batch_size, progress=progress),
+            )
+    article = thread.article
+    out.print(f"[bold]{article.title or '(untitled)'}[/]  {article.published or ''}", highlight=False)
+    announced = f" of {thread.announced_comments} announced" if not thread.is_complete else ""
+    table = Table(title=f"{len(thread.comments)} comment(s){announced}", show_lines=True)
+    for column in ("#", "author", "comment", "votes", "sentiment", "stance", "toxicity"):
+        table.add_column(column, overflow="fold")
+    for comment, scores in zip(thread.comments, result.scores, strict=True):
+        stance = scores.stance
+        table.add_row(
+            str(comment.position + 1),
+            comment.author or "-",
+            comment.text if len(comment.text) <= 240 else comment.text[:239] + "…",
+            "-"
+            if comment.votes.score is None
+            else f"{comment.votes.score} (+{comment.votes.up}/-{comment.votes.down})",
+            f"{scores.sentiment.label} {max(scores.sentiment.probabilities.values()):.2f}",
+            f"{stance.label} {max(stance.probabilities.values()):.2f}" if stance else "-",
+            f"{scores.attributes['TOXICITY']:.2f}",
+        )
+    out.print(table)
+    out.print(f"stored as article {result.article_id} in {engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def train(
+    data_dir: DataDirOpt = DEFAULT_DATA_DIR,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Where to write the heads; default: bundled.")] = None,
+    encoder: EncoderOpt = None,
+    seed: Annotated[int, typer.Option(help="Seed for sampling and the solvers.")] = 0,
+    max_train: Annotated[int | None, typer.Option(help="Sample at most this many training items per task.")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Cache encoder features here between runs.")] = None,
+    device: DeviceOpt = "cpu",
+) -> None:
+    """Train the heads on frozen encoder features from the shared data, with test figures and model card."""
+    from transformers.utils import logging as hf_logging
+
+    from moderation.models.card import write_model_card
+    from moderation.models.encoder import Encoder
+    from moderation.models.scorer import BUNDLED_HEADS
+    from moderation.models.training import train_heads
+
+    hf_logging.disable_progress_bar()
+    target = out_dir or BUNDLED_HEADS
+    command = "moderation train " + " ".join(sys.argv[2:])
+    with _user_errors():
+        model = Encoder.load(encoder, device=device)
+        heads, results = train_heads(
+            model, data_dir, seed=seed, max_train=max_train, cache_dir=cache_dir, log=err.print
+        )
+        heads.manifest["command"] = command.strip()
+        heads.save(target)
+        write_model_card(target, heads, results)
+    _print_results(results)
+    out.print(f"wrote heads and MODEL_CARD.md to {target}")
+
+
+@app.command()
+def evaluate(
+    data_dir: DataDirOpt = DEFAULT_DATA_DIR,
+    limit: Annotated[int | None, typer.Option(help="Sample at most this many test items per task.")] = None,
+    encoder: EncoderOpt = None,
+    heads: HeadsOpt = None,
+    device: DeviceOpt = "cpu",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print each head's test figure next to the majority-class baseline."""
+    from moderation.models.evaluation import evaluate_scorer
+
+    with _user_errors():
+        if not data_dir.is_dir():
+            raise DataError(f"data folder {data_dir} not found (pass --data-dir or set MODERATION_DATA_DIR)")
+        scorer = _load_scorer(encoder, heads, device)
+        with err.status("scoring the test splits"):
+            results = evaluate_scorer(scorer, data_dir, limit=limit)
+    if as_json:
+        sys.stdout.write(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
+    else:
+        _print_results(results)
+
+
+def _print_results(results: list[Any]) -> None:
+    table = Table(title="test figures")
+    for column in ("task", "data", "metric", "n", "model", "majority baseline", "accuracy"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r.task, r.source, r.metric, f"{r.n:,}", f"{r.score:.4f}", f"{r.baseline:.4f}", f"{r.accuracy:.4f}"
+        )
+    out.print(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,40 @@
+"""Every error the library raises on purpose.
+
+Hierarchy::
+
+    ModerationError
+    ├── InputError (also ValueError)       the caller's input cannot be used
+    │   ├── UnknownFormatError             no extractor recognises the source
+    │   └── ExtractionError                an extractor recognised it but could not read it
+    ├── ModelError                         a model or its heads cannot be loaded or used
+    └── DataError                          training or evaluation data is missing or malformed
+
+The CLI turns ``InputError`` into exit code 2 and the service into a 4xx answer; anything
+else is a bug or an operator problem and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class ModerationError(Exception):
+    """Base of every error raised on purpose by :mod:`moderation`."""
+
+
+class InputError(ModerationError, ValueError):
+    """The caller's input cannot be used as given."""
+
+
+class UnknownFormatError(InputError):
+    """No extractor recognises the source (or the requested format does not exist)."""
+
+
+class ExtractionError(InputError):
+    """An extractor recognised the source but could not read a thread from it."""
+
+
+class ModelError(ModerationError):
+    """A model, tokenizer or head file cannot be loaded or does not fit together."""
+
+
+class DataError(ModerationError):
+    """Training or evaluation data is missing or not in the expected shape."""

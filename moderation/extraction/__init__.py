@@ -1,0 +1,48 @@
+"""Extraction: any supported source in, one :class:`~moderation.thread.Thread` out.
+
+Sources are plug-ins behind :class:`~moderation.extraction.base.Extractor`; ``extract``
+auto-detects the format unless one is named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from moderation.errors import UnknownFormatError
+from moderation.extraction.base import DEFAULT_MAX_BYTES, Extractor, Source
+from moderation.extraction.jsonthread import JsonThreadExtractor
+from moderation.extraction.textdump import TextDumpExtractor
+from moderation.thread import Thread
+
+EXTRACTORS: dict[str, Extractor] = {
+    extractor.name: extractor for extractor in (TextDumpExtractor(), JsonThreadExtractor())
+}
+_MIN_CONFIDENCE = 0.3
+
+__all__ = ["DEFAULT_MAX_BYTES", "EXTRACTORS", "Extractor", "Source", "detect_format", "extract", "extract_path"]
+
+
+def detect_format(source: Source) -> str:
+    """The name of the extractor surest it can read ``source``."""
+    if not source.data.strip():
+        raise UnknownFormatError(f"{source.name} is empty")
+    scores = {name: extractor.sniff(source) for name, extractor in EXTRACTORS.items()}
+    best = max(scores, key=lambda name: scores[name])
+    if scores[best] < _MIN_CONFIDENCE:
+        raise UnknownFormatError(
+            f"{source.name}: no known format recognised; name one with --format ({', '.join(EXTRACTORS)})"
+        )
+    return best
+
+
+def extract(source: Source, format: str | None = None) -> Thread:
+    """Extract the thread in ``source``, with the named format or the detected one."""
+    name = format or detect_format(source)
+    if name not in EXTRACTORS:
+        raise UnknownFormatError(f"unknown format {name!r}; known: {', '.join(EXTRACTORS)}")
+    return EXTRACTORS[name].extract(source)
+
+
+def extract_path(path: str | Path, format: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Thread:
+    """Extract the thread in a local file."""
+    return extract(Source.from_path(path, max_bytes=max_bytes), format)

@@ -1,0 +1,82 @@
+"""The one interface every extraction source plugs into.
+
+An extractor says how sure it is that it can read a source (``sniff``) and reads it
+(``extract``). ``moderation.extraction.extract`` picks the surest one, or the one named.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from moderation.errors import ExtractionError, InputError
+from moderation.thread import Thread
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Source:
+    """Raw bytes with the name they came from (a path, ``<stdin>``, a URL)."""
+
+    data: bytes
+    name: str = "<bytes>"
+
+    @classmethod
+    def from_path(cls, path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if path.is_dir():
+            raise InputError(f"{path} is a folder, not a file")
+        if size > max_bytes:
+            raise InputError(f"{path} is {size:,} bytes, over the {max_bytes:,}-byte limit")
+        return cls(path.read_bytes(), str(path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "<bytes>", *, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
+        if len(data) > max_bytes:
+            raise InputError(f"{name} is {len(data):,} bytes, over the {max_bytes:,}-byte limit")
+        return cls(data, name)
+
+    def text(self) -> str:
+        """The source decoded as UTF-8 (a byte-order mark is honoured and dropped)."""
+        data = self.data
+        for bom, encoding in (
+            (codecs.BOM_UTF8, "utf-8"),
+            (codecs.BOM_UTF16_LE, "utf-16-le"),
+            (codecs.BOM_UTF16_BE, "utf-16-be"),
+        ):
+            if data.startswith(bom):
+                return data[len(bom) :].decode(encoding, errors="strict")
+        if b"\x00" in data[:4096]:
+            raise ExtractionError(f"{self.name} looks binary, not text")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ExtractionError(
+                f"{self.name} is not valid UTF-8 (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
+            ) from exc
+
+    def head(self, size: int = 2048) -> str:
+        """The first bytes as text, for cheap sniffing; never raises."""
+        return self.data[:size].decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+class Extractor(Protocol):
+    """A source format: how sure it is about a source, and how to read it."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def sniff(self, source: Source) -> float:
+        """0.0 (not mine) to 1.0 (certainly mine); cheap, never raises."""
+        ...
+
+    def extract(self, source: Source) -> Thread:
+        """Read the thread, or raise :class:`~moderation.errors.ExtractionError`."""
+        ...

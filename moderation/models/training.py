@@ -1,0 +1,174 @@
+"""Train the linear heads on frozen encoder features (``moderation train``).
+
+Each head is a scikit-learn logistic regression on standardised features; its regularisation
+and class weighting are chosen on the task's validation split by the task's own metric, then
+the scaler is folded into the weights so inference needs numpy only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from moderation.models.data import TaskSplit, load_task
+from moderation.models.encoder import Encoder, PairFeatures
+from moderation.models.evaluation import METRICS, TaskResult, score_predictions
+from moderation.models.heads import HeadSet, LinearHead, feature_matrix
+from moderation.models.labels import TASK_LABELS
+
+#: What each head reads: stance needs the target, the others only the comment.
+HEAD_FEATURES = {"sentiment": "comment", "stance": "pair", "toxicity": "comment"}
+C_GRID = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+CLASS_WEIGHTS: tuple[str | None, ...] = (None, "balanced")
+
+Log = Callable[[str], object]
+
+
+@dataclass
+class HeadTrainer:
+    """Logistic regression with a validation-chosen C; scikit-learn's fit contract."""
+
+    task: str
+    features: str
+    seed: int = 0
+    c_grid: tuple[float, ...] = C_GRID
+
+    def fit(self, train: PairFeatures, y_train: np.ndarray, val: PairFeatures, y_val: np.ndarray) -> HeadTrainer:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        if len(np.unique(y_train)) < 2:
+            raise ValueError(f"{self.task}: training labels have a single class")
+        x_train = feature_matrix(self.features, train)
+        x_val = feature_matrix(self.features, val)
+        self.scaler_ = StandardScaler().fit(x_train)
+        z_train, z_val = self.scaler_.transform(x_train), self.scaler_.transform(x_val)
+        _, metric = METRICS[self.task]
+        best: tuple[float, float, str | None, Any] | None = None
+        self.search_: list[dict[str, Any]] = []
+        for class_weight in CLASS_WEIGHTS:
+            for c in self.c_grid:
+                model = LogisticRegression(C=c, class_weight=class_weight, max_iter=2000, random_state=self.seed)
+                model.fit(z_train, y_train)
+                value = metric(y_val, model.predict(z_val))
+                self.search_.append({"C": c, "class_weight": class_weight, "validation": round(value, 4)})
+                if best is None or value > best[0]:
+                    best = (value, c, class_weight, model)
+        assert best is not None
+        self.validation_score_, self.c_, self.class_weight_, self.model_ = best
+        return self
+
+    def head(self) -> LinearHead:
+        """The fitted model with the scaler folded in: ``(x - mu) / sigma @ W.T + b``."""
+        coef, intercept = self.model_.coef_, self.model_.intercept_
+        if coef.shape[0] == 1:  # binary: softmax over (0, z) equals sigmoid(z)
+            coef = np.vstack([np.zeros_like(coef), coef])
+            intercept = np.concatenate([[0.0], intercept])
+        scale = self.scaler_.scale_
+        weight = coef / scale
+        bias = intercept - (coef * (self.scaler_.mean_ / scale)).sum(axis=1)
+        return LinearHead(self.task, TASK_LABELS[self.task], self.features, weight, bias)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class FeatureCache:
+    """Encoder features per (encoder, task, split, sample) on disk, so retraining heads is cheap."""
+
+    def __init__(self, encoder: Encoder, folder: Path | None) -> None:
+        self.encoder = encoder
+        self.folder = folder
+
+    def features(self, data: TaskSplit, *, batch_size: int = 64) -> PairFeatures:
+        path = None
+        if self.folder is not None:
+            digest = hashlib.sha256(
+                "\x1f".join([self.encoder.name, data.task, data.split, str(len(data)), *data.texts[:50]]).encode()
+            ).hexdigest()[:16]
+            path = self.folder / f"{data.task}-{data.split}-{digest}.npz"
+            if path.exists():
+                stored = np.load(path)
+                return PairFeatures(stored["comment"], stored["target"], stored["has_target"], stored["n_windows"])
+        features = self.encoder.encode(data.texts, data.targets, batch_size=batch_size)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(
+                path,
+                comment=features.comment,
+                target=features.target,
+                has_target=features.has_target,
+                n_windows=features.n_windows,
+            )
+        return features
+
+
+def train_heads(
+    encoder: Encoder,
+    data_dir: Path,
+    *,
+    seed: int = 0,
+    max_train: int | None = None,
+    cache_dir: Path | None = None,
+    log: Log = print,
+) -> tuple[HeadSet, list[TaskResult]]:
+    """Fit every head on its task's train split, select on validation, report on test."""
+    seed_everything(seed)
+    cache = FeatureCache(encoder, cache_dir)
+    heads: dict[str, LinearHead] = {}
+    results: list[TaskResult] = []
+    manifest: dict[str, Any] = {
+        "name": f"frozen {encoder.name} + linear heads",
+        "encoder": encoder.name,
+        "hidden_size": encoder.hidden_size,
+        "seed": seed,
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "environment": {"python": platform.python_version(), "torch": torch.__version__},
+        "heads": {},
+    }
+    for task, kind in HEAD_FEATURES.items():
+        splits = {split: load_task(task, split, data_dir) for split in ("train", "validation", "test")}
+        if max_train is not None:
+            splits["train"] = splits["train"].sample(max_train, seed=seed)
+        feats = {}
+        for split, data in splits.items():
+            log(f"{task}: encoding {len(data):,} {split} items")
+            feats[split] = cache.features(data)
+        trainer = HeadTrainer(task, kind, seed=seed).fit(
+            feats["train"], splits["train"].labels, feats["validation"], splits["validation"].labels
+        )
+        head = trainer.head()
+        heads[task] = head
+        test = splits["test"]
+        predicted = head.predict_proba(feats["test"]).argmax(axis=1)
+        majority = int(np.bincount(splits["train"].labels).argmax())
+        result = score_predictions(task, test.source, test.labels, predicted, majority)
+        results.append(result)
+        log(
+            f"{task}: C={trainer.c_} class_weight={trainer.class_weight_} "
+            f"validation {result.metric}={trainer.validation_score_:.4f} test={result.score:.4f}"
+        )
+        manifest["heads"][task] = {
+            "features": kind,
+            "train": {"source": splits["train"].source, "n": len(splits["train"])},
+            "validation": {
+                "source": splits["validation"].source,
+                "n": len(splits["validation"]),
+                result.metric: round(trainer.validation_score_, 4),
+            },
+            "test": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.as_dict().items()},
+            "selected": {"C": trainer.c_, "class_weight": trainer.class_weight_},
+        }
+    return HeadSet(heads, manifest), results

@@ -1,0 +1,96 @@
+"""The thread model every extractor produces and every other part consumes.
+
+Pydantic models, because a thread crosses every edge: CLI JSON, the HTTP API, storage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Article(BaseModel):
+    """The article a comment thread hangs under."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = None
+    title: str | None = None
+    published: date | datetime | None = None
+    published_raw: str | None = None
+    section: str | None = None
+    byline: str | None = None
+    dateline: str | None = None
+    captions: list[str] = Field(default_factory=list)
+    body: list[str] = Field(default_factory=list, description="Body paragraphs, in order.")
+    credit: str | None = Field(default=None, description="Source or agency credit, e.g. '© KYODO'.")
+
+    def key(self) -> str:
+        """What identifies the article across re-imports: its URL, else its title and date."""
+        if self.url:
+            return self.url
+        return f"{self.title or ''}|{self.published or ''}"
+
+
+class Votes(BaseModel):
+    """Reader votes as the page shows them; ``None`` where the source shows none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    up: int | None = None
+    down: int | None = None
+    score: int | None = None
+
+
+class Comment(BaseModel):
+    """One reader comment. ``parent`` is the id of the comment it replies to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    parent: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    published_raw: str | None = None
+    text: str
+    votes: Votes = Field(default_factory=Votes)
+    position: int = Field(ge=0, description="0-based order of the comment in the source.")
+
+
+class Thread(BaseModel):
+    """An article and its comments, as one source presented them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    article: Article
+    comments: list[Comment] = Field(default_factory=list)
+    source_format: str
+    announced_comments: int | None = Field(
+        default=None, description="The comment count the source itself announces, when it shows one."
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _parents_exist(self) -> Thread:
+        ids = [c.id for c in self.comments]
+        if len(set(ids)) != len(ids):
+            raise ValueError("comment ids must be unique within a thread")
+        known = set(ids)
+        for comment in self.comments:
+            if comment.parent is not None and comment.parent not in known:
+                raise ValueError(f"comment {comment.id!r} replies to unknown comment {comment.parent!r}")
+        return self
+
+    @property
+    def is_complete(self) -> bool:
+        """False when the source announced more comments than it contained."""
+        return self.announced_comments is None or self.announced_comments <= len(self.comments)
+
+
+def stable_comment_id(article: Article, position: int, author: str | None, text: str) -> str:
+    """An id for sources that give none: the same comment re-imported gets the same id."""
+    digest = hashlib.sha256("\x1f".join([article.key(), str(position), author or "", text]).encode("utf-8")).hexdigest()
+    return f"h{digest[:16]}"

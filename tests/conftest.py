@@ -1,0 +1,96 @@
+"""Shared fixtures: the shared-data folder, a tiny encoder built here, and tiny task data."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "japantoday_lavrov.txt"
+SHARED_DATA = Path(os.environ.get("MODERATION_DATA_DIR", REPO.parent / "shared" / "data"))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data; skipped with a reason when absent, a failure under CI."""
+    if not (SHARED_DATA / "tweeteval").is_dir():
+        message = f"shared data not found at {SHARED_DATA} (clone the repo beside ../shared)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must have it")
+        pytest.skip(message)
+    return SHARED_DATA
+
+
+WORDS = (
+    "good great love happy nice bad awful hate sad terrible idiot stupid kill the a is are i "
+    "you we they this that it not very movie food people policy tax war peace vote support oppose"
+).split()
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer BERT with a 40-word vocabulary, saved like any hub checkpoint."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    folder = tmp_path_factory.mktemp("tiny-encoder")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "!", *WORDS]
+    tokenizer = BertTokenizer(vocab={word: i for i, word in enumerate(vocab)}, do_lower_case=True)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=512,
+    )
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _write(path: Path, lines: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Task files in the shared folder's own layout, with words the tiny vocabulary knows."""
+    root = tmp_path_factory.mktemp("tiny-data")
+    sentiment = {0: "bad awful sad hate", 1: "the policy is a tax", 2: "good great happy love"}
+    offensive = {0: "we love the movie", 1: "you stupid idiot"}
+    for split in ("train", "val", "test"):
+        n = 30 if split == "train" else 12
+        labels = [i % 3 for i in range(n)]
+        texts = [f"{sentiment[y]} {WORDS[(i * 7) % len(WORDS)]}" for i, y in enumerate(labels)]
+        if split == "train":
+            rows = [f"{i}\t{y}\tx\tx\t{t}" for i, (y, t) in enumerate(zip(labels, texts, strict=True))]
+            tsv = root / "tweeteval/sentiment/train_reconstructed_from_semeval2017.tsv.gz"
+            tsv.parent.mkdir(parents=True, exist_ok=True)
+            tsv.write_bytes(
+                gzip.compress("\n".join(["tweet_id\tlabel\tlabel_name\tsource_file\ttext", *rows]).encode())
+            )
+        else:
+            _write(root / f"tweeteval/sentiment/{split}_text.txt", texts)
+            _write(root / f"tweeteval/sentiment/{split}_labels.txt", [str(y) for y in labels])
+        binary = [i % 2 for i in range(n)]
+        _write(root / f"tweeteval/offensive/{split}_text.txt", [offensive[y] for y in binary])
+        _write(root / f"tweeteval/offensive/{split}_labels.txt", [str(y) for y in binary])
+    stance = {0: "i oppose this war", 1: "we support peace", 2: "the vote is today"}
+    for name, n in (("vast_train", 30), ("vast_dev_reduced", 12), ("vast_test", 12)):
+        (root / "vast").mkdir(exist_ok=True)
+        with gzip.open(root / f"vast/{name}.csv.gz", "wt", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["post", "topic_str", "label", "seen?"])
+            for i in range(n):
+                writer.writerow([stance[i % 3], "war" if i % 2 else "peace", i % 3, 1])
+    return root

@@ -1,0 +1,95 @@
+"""The ``moderation`` command end to end on the bundled example, and its answers to bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from moderation.cli import app
+from moderation.storage import make_engine, transaction
+from moderation.storage.tables import ArticleRow, CommentRow, ScoreRow
+from tests.conftest import EXAMPLE
+
+runner = CliRunner()
+
+
+def test_extract_prints_the_thread_as_json() -> None:
+    result = runner.invoke(app, ["extract", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    thread = json.loads(result.stdout)
+    assert thread["article"]["title"].startswith("Territorial disputes")
+    [comment] = thread["comments"]
+    assert set(comment) >= {"id", "parent", "author", "published", "text", "votes"}
+    assert comment["votes"] == {"up": 0, "down": 0, "score": 0}
+
+
+def test_extract_reads_standard_input() -> None:
+    result = runner.invoke(app, ["extract", "-"], input=EXAMPLE.read_bytes())
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["announced_comments"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["extract", "no-such-file.txt"], "cannot read"),
+        (["extract", str(EXAMPLE), "--format", "pdf"], "unknown format"),
+        (["score", "no-such-file.jsonl"], "cannot read"),
+    ],
+)
+def test_user_mistakes_exit_2_with_one_error_line(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_unreadable_input_exits_2(tmp_path: Path) -> None:
+    binary = tmp_path / "image.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    result = runner.invoke(app, ["extract", str(binary)])
+    assert result.exit_code == 2 and "error:" in result.stderr
+
+
+def test_score_rejects_lines_without_text(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"text": "fine"}\n{"body": "no text field"}\n', encoding="utf-8")
+    result = runner.invoke(app, ["score", str(path)])
+    assert result.exit_code == 2
+    assert "in.jsonl:2" in result.stderr
+
+
+def test_score_prints_every_line_back_with_its_scores(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    lines = [
+        {"id": 1, "text": "What a wonderful, thoughtful article. Thank you!"},
+        {"id": 2, "text": "You are a pathetic idiot.", "target": "gun control"},
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["score", str(path)])
+    assert result.exit_code == 0, result.output
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["id"] == 1 and second["id"] == 2
+    assert first["stance"] is None and second["stance"]["label"] in {"against", "neutral", "favor"}
+    for row in (first, second):
+        for head in ("sentiment", "toxicity"):
+            assert sum(row[head]["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert first["sentiment"]["label"] == "positive"
+    assert second["attributes"]["TOXICITY"] > first["attributes"]["TOXICITY"]
+
+
+def test_analyze_scores_and_stores_the_example_idempotently(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    for _ in range(2):
+        result = runner.invoke(app, ["analyze", str(EXAMPLE), "--database-url", url])
+        assert result.exit_code == 0, result.output
+    assert "Territorial disputes" in result.stdout
+    assert "The Soviet Union was willing" in result.stdout
+    assert "stored as article 1" in result.stdout
+    with transaction(make_engine(url)) as session:
+        counts = [session.scalar(select(func.count()).select_from(t)) for t in (ArticleRow, CommentRow, ScoreRow)]
+    assert counts == [1, 1, 1]

@@ -1,0 +1,62 @@
+"""Training the heads: any encoder, data in the shared layout, artefacts that load back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moderation import Scorer
+from moderation.models.data import load_task
+from moderation.models.encoder import Encoder, PairFeatures
+from moderation.models.heads import HeadSet
+from moderation.models.training import HeadTrainer, train_heads
+
+
+def test_data_loaders_map_labels_to_public_order(tiny_data_dir: Path) -> None:
+    stance = load_task("stance", "train", tiny_data_dir)
+    # VAST 0=con, 1=pro, 2=neutral -> public (against, neutral, favor) = 0, 2, 1
+    assert stance.labels[:3].tolist() == [0, 2, 1]
+    assert stance.targets[0] == "peace" and stance.texts[0] == "i oppose this war"
+    sentiment = load_task("sentiment", "validation", tiny_data_dir)
+    assert len(sentiment) == 12 and sentiment.targets[0] is None
+
+
+def test_folded_scaler_gives_the_same_probabilities_as_the_pipeline() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 8)).astype(np.float32) * 3 + 1
+    y = (x[:, 0] + x[:, 1] > 2).astype(int)
+    features = PairFeatures(x, np.zeros_like(x), np.zeros(60, bool), np.ones(60, int))
+    trainer = HeadTrainer("toxicity", "comment").fit(features, y, features, y)
+    from moderation.models.heads import feature_matrix
+
+    expected = trainer.model_.predict_proba(trainer.scaler_.transform(feature_matrix("comment", features)))
+    np.testing.assert_allclose(trainer.head().predict_proba(features), expected, atol=1e-6)
+
+
+def test_trained_heads_save_load_and_score_through_the_scorer(
+    tiny_encoder_dir: Path, tiny_data_dir: Path, tmp_path: Path
+) -> None:
+    encoder = Encoder.load(tiny_encoder_dir)
+    heads, results = train_heads(encoder, tiny_data_dir, seed=0, cache_dir=tmp_path / "cache", log=lambda _: None)
+    assert {r.task for r in results} == {"sentiment", "stance", "toxicity"}
+    heads.save(tmp_path / "heads")
+    assert any((tmp_path / "cache").iterdir())
+    loaded = HeadSet.load(tmp_path / "heads")
+    assert loaded.manifest["heads"]["stance"]["features"] == "pair"
+    scorer = Scorer.load(tiny_encoder_dir, heads=tmp_path / "heads")
+    [scores] = scorer.predict(["you stupid idiot"], ["war"])
+    for head in (scores.sentiment, scores.stance, scores.toxicity):
+        assert head is not None
+        assert sum(head.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    # The tiny data is separable: the toxicity head learns it.
+    assert scores.toxicity.label == "toxic"
+
+
+def test_training_is_reproducible_with_a_seed(tiny_encoder_dir: Path, tiny_data_dir: Path) -> None:
+    encoder = Encoder.load(tiny_encoder_dir)
+    first, _ = train_heads(encoder, tiny_data_dir, seed=3, log=lambda _: None)
+    second, _ = train_heads(encoder, tiny_data_dir, seed=3, log=lambda _: None)
+    for task in first.heads:
+        np.testing.assert_array_equal(first.heads[task].weight, second.heads[task].weight)
