@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from moderation import cli
 from moderation.cli import app
 from moderation.storage import make_engine, transaction
 from moderation.storage.tables import ArticleRow, CommentRow, ScoreRow
@@ -82,7 +84,8 @@ def test_score_prints_every_line_back_with_its_scores(tmp_path: Path) -> None:
     assert second["attributes"]["TOXICITY"] > first["attributes"]["TOXICITY"]
 
 
-def test_analyze_scores_and_stores_the_example_idempotently(tmp_path: Path) -> None:
+def test_analyze_scores_and_stores_the_example_idempotently(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "out", Console(width=300))  # a wide terminal: no wrapped cells
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     for _ in range(2):
         result = runner.invoke(app, ["analyze", str(EXAMPLE), "--database-url", url])
