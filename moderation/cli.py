@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -89,13 +90,24 @@ def _with_progress(label: str, work: Callable[[Callable[[int, int], object]], T]
 
 
 @app.command()
-def extract(source: SourceArg, format: FormatOpt = None) -> None:
+def extract(
+    source: SourceArg,
+    format: FormatOpt = None,
+    all_threads: Annotated[
+        bool, typer.Option("--all", help="Print a JSON list of every thread (exports may hold several).")
+    ] = False,
+) -> None:
     """Print the thread in SOURCE (article and comments) as JSON."""
     from moderation.extraction import extract as run_extract
+    from moderation.extraction import extract_all
 
     with _user_errors():
-        thread = run_extract(_read_source(source), format)
-    out.print_json(thread.model_dump_json(), indent=2)
+        if all_threads:
+            threads = extract_all(_read_source(source), format)
+            payload = "[" + ",".join(t.model_dump_json() for t in threads) + "]"
+        else:
+            payload = run_extract(_read_source(source), format).model_dump_json()
+    out.print_json(payload, indent=2)
 
 
 def _read_jsonl(path: str) -> list[dict[str, Any]]:
@@ -258,4 +270,7 @@ def _print_results(results: list[Any]) -> None:
 
 
 def main() -> None:
+    # The edge of the program: nothing here may reach the Hugging Face hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     app()

@@ -52,12 +52,28 @@ class Comment(BaseModel):
 
     id: str
     parent: str | None = None
+    parent_source_id: str | None = Field(
+        default=None,
+        description="The source's id of the comment this one answers, kept even when that comment was "
+        "excluded (deleted, spam, unapproved) and so is not in the thread.",
+    )
     author: str | None = None
     published: datetime | None = None
     published_raw: str | None = None
     text: str
     votes: Votes = Field(default_factory=Votes)
     position: int = Field(ge=0, description="0-based order of the comment in the source.")
+
+
+class ExcludedItem(BaseModel):
+    """A record the source holds but the thread leaves out, and why (never silently dropped)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source_id: str | None = None
+    kind: str = Field(description="pingback, trackback, sidebar, deleted, removed, unapproved, spam, ...")
+    text: str | None = None
+    reason: str | None = None
 
 
 class Thread(BaseModel):
@@ -67,6 +83,7 @@ class Thread(BaseModel):
 
     article: Article
     comments: list[Comment] = Field(default_factory=list)
+    excluded: list[ExcludedItem] = Field(default_factory=list)
     source_format: str
     announced_comments: int | None = Field(
         default=None, description="The comment count the source itself announces, when it shows one."

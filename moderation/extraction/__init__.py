@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from moderation.errors import UnknownFormatError
+from moderation.errors import ExtractionError, UnknownFormatError
 from moderation.extraction.base import DEFAULT_MAX_BYTES, Extractor, Source
 from moderation.extraction.jsonthread import JsonThreadExtractor
 from moderation.extraction.textdump import TextDumpExtractor
@@ -19,7 +19,16 @@ EXTRACTORS: dict[str, Extractor] = {
 }
 _MIN_CONFIDENCE = 0.3
 
-__all__ = ["DEFAULT_MAX_BYTES", "EXTRACTORS", "Extractor", "Source", "detect_format", "extract", "extract_path"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "EXTRACTORS",
+    "Extractor",
+    "Source",
+    "detect_format",
+    "extract",
+    "extract_all",
+    "extract_path",
+]
 
 
 def detect_format(source: Source) -> str:
@@ -35,12 +44,20 @@ def detect_format(source: Source) -> str:
     return best
 
 
-def extract(source: Source, format: str | None = None) -> Thread:
-    """Extract the thread in ``source``, with the named format or the detected one."""
+def extract_all(source: Source, format: str | None = None) -> list[Thread]:
+    """Every thread in ``source`` (exports may hold several), with the named or detected format."""
     name = format or detect_format(source)
     if name not in EXTRACTORS:
         raise UnknownFormatError(f"unknown format {name!r}; known: {', '.join(EXTRACTORS)}")
-    return EXTRACTORS[name].extract(source)
+    return EXTRACTORS[name].threads(source)
+
+
+def extract(source: Source, format: str | None = None) -> Thread:
+    """The one thread in ``source``; a source holding several is an error (use ``extract_all``)."""
+    threads = extract_all(source, format)
+    if len(threads) != 1:
+        raise ExtractionError(f"{source.name} holds {len(threads)} threads; use extract_all (CLI: --all)")
+    return threads[0]
 
 
 def extract_path(path: str | Path, format: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Thread:

@@ -1,7 +1,7 @@
 """The one interface every extraction source plugs into.
 
-An extractor says how sure it is that it can read a source (``sniff``) and reads it
-(``extract``). ``moderation.extraction.extract`` picks the surest one, or the one named.
+An extractor says how sure it is that it can read a source (``sniff``) and reads its threads
+(``threads``). ``moderation.extraction.extract`` picks the surest one, or the one named.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ class Extractor(Protocol):
         """0.0 (not mine) to 1.0 (certainly mine); cheap, never raises."""
         ...
 
-    def extract(self, source: Source) -> Thread:
-        """Read the thread, or raise :class:`~moderation.errors.ExtractionError`."""
+    def threads(self, source: Source) -> list[Thread]:
+        """Read every thread in the source (exports may hold several), or raise
+        :class:`~moderation.errors.ExtractionError`. Never returns a partial thread as complete."""
         ...

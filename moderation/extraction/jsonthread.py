@@ -22,7 +22,10 @@ class JsonThreadExtractor:
             return 0.0
         return 0.9 if '"article"' in source.head(65536) else 0.2
 
-    def extract(self, source: Source) -> Thread:
+    def threads(self, source: Source) -> list[Thread]:
+        return [self._thread(source)]
+
+    def _thread(self, source: Source) -> Thread:
         try:
             payload = json.loads(source.text())
         except json.JSONDecodeError as exc:

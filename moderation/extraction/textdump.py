@@ -62,7 +62,10 @@ class TextDumpExtractor:
         has_prompt = any(p.COMMENTS_OPEN.match(line) for line in lines)
         return 0.3 * has_counter + 0.4 * has_votes + 0.3 * has_prompt
 
-    def extract(self, source: Source) -> Thread:
+    def threads(self, source: Source) -> list[Thread]:
+        return [self._thread(source)]
+
+    def _thread(self, source: Source) -> Thread:
         lines = [line.strip() for line in source.text().splitlines()]
         counters = [i for i, line in enumerate(lines) if p.COMMENT_COUNTER.match(line)]
         if not counters:

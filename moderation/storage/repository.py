@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from moderation.models.scorer import CommentScores
 from moderation.storage.tables import ArticleRow, CommentRow, ScoreRow
-from moderation.thread import Article, Comment, Thread, Votes
+from moderation.thread import Article, Comment, ExcludedItem, Thread, Votes
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -41,6 +41,7 @@ def save_thread(session: Session, thread: Thread) -> ArticleRow:
     row.source_format = thread.source_format
     row.announced_comments = thread.announced_comments
     row.extra = dict(thread.metadata)
+    row.excluded = [item.model_dump() for item in thread.excluded]
     session.flush()
     existing = {c.source_id: c for c in session.scalars(select(CommentRow).where(CommentRow.article_id == row.id))}
     for comment in thread.comments:
@@ -49,6 +50,7 @@ def save_thread(session: Session, thread: Thread) -> ArticleRow:
             crow = CommentRow(article_id=row.id, source_id=comment.id)
             session.add(crow)
         crow.parent_source_id = comment.parent
+        crow.orphan_parent_id = comment.parent_source_id
         crow.author = comment.author
         crow.published = comment.published
         crow.published_raw = comment.published_raw
@@ -115,6 +117,7 @@ def load_thread(session: Session, article_id: int) -> Thread | None:
         Comment(
             id=c.source_id,
             parent=c.parent_source_id,
+            parent_source_id=c.orphan_parent_id,
             author=c.author,
             published=c.published,
             published_raw=c.published_raw,
@@ -130,6 +133,7 @@ def load_thread(session: Session, article_id: int) -> Thread | None:
         source_format=row.source_format,
         announced_comments=row.announced_comments,
         metadata=row.extra,
+        excluded=[ExcludedItem.model_validate(item) for item in row.excluded],
     )
 
 

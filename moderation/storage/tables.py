@@ -63,6 +63,7 @@ class ArticleRow(Base):
     source_format: Mapped[str] = mapped_column(String(32))
     announced_comments: Mapped[int | None] = mapped_column(Integer)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    excluded: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -78,7 +79,8 @@ class CommentRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     source_id: Mapped[str] = mapped_column(String(256), doc="the source's id, else a stable hash")
-    parent_source_id: Mapped[str | None] = mapped_column(String(256))
+    parent_source_id: Mapped[str | None] = mapped_column(String(256), doc="parent comment's source_id")
+    orphan_parent_id: Mapped[str | None] = mapped_column(String(256), doc="source id of an excluded parent")
     author: Mapped[str | None] = mapped_column(Text)
     published: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_raw: Mapped[str | None] = mapped_column(Text)
