@@ -8,14 +8,19 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from moderation.errors import DataError, InputError, ModelError
+
+if TYPE_CHECKING:
+    from moderation.models.scorer import LabelScores
+    from moderation.thread import Comment
 
 app = typer.Typer(
     name="moderation",
@@ -29,7 +34,7 @@ err = Console(stderr=True)
 
 T = TypeVar("T")
 
-SourceArg = Annotated[str, typer.Argument(help="A file, or - for standard input.")]
+SourceArg = Annotated[str, typer.Argument(help="A file, an http(s):// URL, or - for standard input.")]
 FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Input format; detected when omitted.")]
 DataDirOpt = Annotated[
     Path, typer.Option(envvar="MODERATION_DATA_DIR", help="The shared data folder (TweetEval, VAST, ...).")
@@ -64,9 +69,12 @@ def _user_errors() -> Iterator[None]:
 
 def _read_source(source: str) -> Any:
     from moderation.extraction import Source
+    from moderation.extraction.fetch import is_url
 
     if source == "-":
         return Source.from_bytes(sys.stdin.buffer.read(), "<stdin>")
+    if is_url(source):
+        return Source.from_url(source)
     return Source.from_path(source)
 
 
@@ -182,23 +190,33 @@ def analyze(
     out.print(f"[bold]{article.title or '(untitled)'}[/]  {article.published or ''}", highlight=False)
     announced = f" of {thread.announced_comments} announced" if not thread.is_complete else ""
     table = Table(title=f"{len(thread.comments)} comment(s){announced}", show_lines=True)
-    for column in ("#", "author", "comment", "votes", "sentiment", "stance", "toxicity"):
-        table.add_column(column, overflow="fold")
+    table.add_column("#", no_wrap=True)
+    table.add_column("comment", ratio=1, min_width=24, overflow="fold")
+    for column in ("votes", "sentiment", "stance", "toxic"):
+        table.add_column(column, no_wrap=True)
     for comment, scores in zip(thread.comments, result.scores, strict=True):
-        stance = scores.stance
         table.add_row(
             str(comment.position + 1),
-            comment.author or "-",
-            comment.text if len(comment.text) <= 240 else comment.text[:239] + "…",
-            "-"
-            if comment.votes.score is None
-            else f"{comment.votes.score} (+{comment.votes.up}/-{comment.votes.down})",
-            f"{scores.sentiment.label} {max(scores.sentiment.probabilities.values()):.2f}",
-            f"{stance.label} {max(stance.probabilities.values()):.2f}" if stance else "-",
+            _comment_cell(comment),
+            "-" if comment.votes.score is None else f"{comment.votes.score}\n+{comment.votes.up}/-{comment.votes.down}",
+            _label_cell(scores.sentiment),
+            _label_cell(scores.stance),
             f"{scores.attributes['TOXICITY']:.2f}",
         )
     out.print(table)
     out.print(f"stored as article {result.article_id} in {engine.url.render_as_string(hide_password=True)}")
+
+
+def _comment_cell(comment: Comment) -> Text:
+    cell = Text()
+    if comment.author or comment.published_raw:
+        cell.append(" · ".join(x for x in (comment.author, comment.published_raw) if x) + "\n", style="bold")
+    cell.append(comment.text if len(comment.text) <= 240 else comment.text[:239] + "…")
+    return cell
+
+
+def _label_cell(scores: LabelScores | None) -> str:
+    return "-" if scores is None else f"{scores.label}\n{max(scores.probabilities.values()):.2f}"
 
 
 @app.command()

@@ -6,12 +6,12 @@ An extractor says how sure it is that it can read a source (``sniff``) and reads
 
 from __future__ import annotations
 
-import codecs
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol
 
-from moderation.errors import ExtractionError, InputError
+from moderation.errors import InputError
+from moderation.extraction.encoding import decode
 from moderation.thread import Thread
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -23,6 +23,7 @@ class Source:
 
     data: bytes
     name: str = "<bytes>"
+    charset: str | None = None  # as an HTTP Content-Type header declared it
 
     @classmethod
     def from_path(cls, path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
@@ -38,29 +39,21 @@ class Source:
         return cls(path.read_bytes(), str(path))
 
     @classmethod
+    def from_url(cls, url: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 20.0) -> Source:
+        """Fetch an ``http(s)://`` page (redirects followed, size capped while streaming)."""
+        from moderation.extraction.fetch import fetch
+
+        return fetch(url, max_bytes=max_bytes, timeout=timeout)
+
+    @classmethod
     def from_bytes(cls, data: bytes, name: str = "<bytes>", *, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:
         if len(data) > max_bytes:
             raise InputError(f"{name} is {len(data):,} bytes, over the {max_bytes:,}-byte limit")
         return cls(data, name)
 
     def text(self) -> str:
-        """The source decoded as UTF-8 (a byte-order mark is honoured and dropped)."""
-        data = self.data
-        for bom, encoding in (
-            (codecs.BOM_UTF8, "utf-8"),
-            (codecs.BOM_UTF16_LE, "utf-16-le"),
-            (codecs.BOM_UTF16_BE, "utf-16-be"),
-        ):
-            if data.startswith(bom):
-                return data[len(bom) :].decode(encoding, errors="strict")
-        if b"\x00" in data[:4096]:
-            raise ExtractionError(f"{self.name} looks binary, not text")
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ExtractionError(
-                f"{self.name} is not valid UTF-8 (byte {exc.start}: {data[exc.start : exc.start + 1]!r})"
-            ) from exc
+        """The source decoded: BOM, valid UTF-8, declared charset, then detection (see ``encoding``)."""
+        return decode(self.data, name=self.name, http_charset=self.charset)
 
     def head(self, size: int = 2048) -> str:
         """The first bytes as text, for cheap sniffing; never raises."""
