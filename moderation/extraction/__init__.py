@@ -10,12 +10,27 @@ from pathlib import Path
 
 from moderation.errors import ExtractionError, UnknownFormatError
 from moderation.extraction.base import DEFAULT_MAX_BYTES, Extractor, Source
+from moderation.extraction.disqus import DisqusExtractor
+from moderation.extraction.hn import HackerNewsExtractor
 from moderation.extraction.jsonthread import JsonThreadExtractor
+from moderation.extraction.reddit import RedditExtractor
+from moderation.extraction.tabular import CsvExtractor, JsonlExtractor
 from moderation.extraction.textdump import TextDumpExtractor
+from moderation.extraction.wxr import WxrExtractor
 from moderation.thread import Thread
 
 EXTRACTORS: dict[str, Extractor] = {
-    extractor.name: extractor for extractor in (TextDumpExtractor(), JsonThreadExtractor())
+    extractor.name: extractor
+    for extractor in (
+        TextDumpExtractor(),
+        JsonThreadExtractor(),
+        DisqusExtractor(),
+        WxrExtractor(),
+        RedditExtractor(),
+        HackerNewsExtractor(),
+        JsonlExtractor(),
+        CsvExtractor(),
+    )
 }
 _MIN_CONFIDENCE = 0.3
 
