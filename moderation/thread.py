@@ -101,6 +101,19 @@ class Thread(BaseModel):
                 raise ValueError(f"comment {comment.id!r} replies to unknown comment {comment.parent!r}")
         return self
 
+    def key(self) -> str:
+        """What identifies the thread across re-imports: the article's URL, else the export's own
+        thread id, else the title and date, else the comments themselves."""
+        if self.article.url:
+            return self.article.url
+        thread_id = self.metadata.get("thread_id")
+        if thread_id:
+            return f"{self.source_format}:{thread_id}"
+        if self.article.title:
+            return self.article.key()
+        digest = hashlib.sha256("\x1f".join(c.id for c in self.comments).encode("utf-8")).hexdigest()
+        return f"{self.source_format}:comments:{digest[:16]}"
+
     @property
     def is_complete(self) -> bool:
         """False when the source announced more comments than it contained."""

@@ -45,3 +45,15 @@ def test_stable_ids_depend_on_article_position_author_and_text() -> None:
 def test_article_key_prefers_the_url() -> None:
     assert Article(title="t", url="https://example.org/a").key() == "https://example.org/a"
     assert Article(title="t").key() == "t|"
+
+
+def test_threads_without_url_or_title_get_distinct_keys() -> None:
+    untitled = [
+        Thread(article=Article(), comments=[_comment("a")], source_format="disqus", metadata={"thread_id": "1"}),
+        Thread(article=Article(), comments=[_comment("a")], source_format="disqus", metadata={"thread_id": "2"}),
+        Thread(article=Article(), comments=[_comment("x")], source_format="csv"),
+        Thread(article=Article(), comments=[_comment("y")], source_format="csv"),
+    ]
+    assert len({t.key() for t in untitled}) == 4
+    titled = Thread(article=Article(title="t", url="https://example.org/a"), source_format="html")
+    assert titled.key() == "https://example.org/a"

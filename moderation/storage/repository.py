@@ -18,15 +18,16 @@ def _iso(value: date | datetime | None) -> str | None:
 
 
 def save_thread(session: Session, thread: Thread) -> ArticleRow:
-    """Insert or update the article and its comments, matched by article key and comment id.
+    """Insert or update the article and its comments, matched by thread key and comment id.
 
     Comments stored earlier but absent from this import are kept: a partial page must not
     delete what a fuller one stored.
     """
     article = thread.article
-    row = session.scalar(select(ArticleRow).where(ArticleRow.key == article.key()))
+    key = thread.key()
+    row = session.scalar(select(ArticleRow).where(ArticleRow.key == key))
     if row is None:
-        row = ArticleRow(key=article.key())
+        row = ArticleRow(key=key)
         session.add(row)
     row.url = article.url
     row.title = article.title
