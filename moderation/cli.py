@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -20,6 +21,7 @@ from moderation.errors import DataError, InputError, ModelError
 
 if TYPE_CHECKING:
     from moderation.models.scorer import LabelScores
+    from moderation.pipeline import Analysis
     from moderation.thread import Comment
 
 app = typer.Typer(
@@ -35,7 +37,14 @@ err = Console(stderr=True)
 T = TypeVar("T")
 
 SourceArg = Annotated[str, typer.Argument(help="A file, an http(s):// URL, or - for standard input.")]
-FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Input format; detected when omitted.")]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Input format (html, text, disqus, wxr, reddit, hn, json, jsonl, csv); detected when omitted.",
+    ),
+]
 DataDirOpt = Annotated[
     Path, typer.Option(envvar="MODERATION_DATA_DIR", help="The shared data folder (TweetEval, VAST, ...).")
 ]
@@ -89,12 +98,12 @@ def _load_scorer(encoder: str | None, heads: Path | None, device: str) -> Any:
         return Scorer.load(encoder, heads=heads, device=device)
 
 
-def _with_progress(label: str, work: Callable[[Callable[[int, int], object]], T]) -> T:
-    """Run ``work(progress)`` under a rich bar on stderr (hidden when stderr is not a terminal)."""
+def _with_progress(label: str, work: Callable[..., T]) -> T:
+    """Run ``work(progress=...)`` under a rich bar on stderr (hidden when stderr is not a terminal)."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=None)
-        return work(lambda done, total: bar.update(task, completed=done, total=total))
+        return work(progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
 @app.command()
@@ -154,8 +163,8 @@ def score(
         scorer = _load_scorer(encoder, heads, device)
         scores = _with_progress(
             "scoring",
-            lambda progress: scorer.predict(
-                [i["text"] for i in items], [i.get("target") for i in items], batch_size=batch_size, progress=progress
+            partial(
+                scorer.predict, [i["text"] for i in items], [i.get("target") for i in items], batch_size=batch_size
             ),
         )
     for item, result in zip(items, scores, strict=True):
@@ -172,20 +181,33 @@ def analyze(
     device: DeviceOpt = "cpu",
     batch_size: BatchOpt = 32,
 ) -> None:
-    """Extract SOURCE, score every comment toward the article, store it, and print a table."""
-    from moderation.extraction import extract as run_extract
+    """Extract SOURCE, score every comment toward its article, store it, and print a table per thread."""
+    from moderation.extraction import extract_all
     from moderation.pipeline import analyze as run_analyze
     from moderation.storage import make_engine, transaction
 
     with _user_errors():
-        thread = run_extract(_read_source(source), format)
+        threads = extract_all(_read_source(source), format)
         scorer = _load_scorer(encoder, heads, device)
         engine = make_engine(database_url)
+        # One transaction for the whole source: an export is stored whole or not at all.
         with transaction(engine) as session:
-            result = _with_progress(
-                "scoring",
-                lambda progress: run_analyze(session, scorer, thread, batch_size=batch_size, progress=progress),
-            )
+            results = [
+                _with_progress(
+                    f"scoring {i + 1}/{len(threads)}",
+                    partial(run_analyze, session, scorer, thread, batch_size=batch_size),
+                )
+                for i, thread in enumerate(threads)
+            ]
+    for result in results:
+        _print_analysis(result)
+    where = engine.url.render_as_string(hide_password=True)
+    ids = ", ".join(str(r.article_id) for r in results)
+    out.print(f"stored as article {ids} in {where}" if len(results) == 1 else f"stored as articles {ids} in {where}")
+
+
+def _print_analysis(result: Analysis) -> None:
+    thread = result.thread
     article = thread.article
     out.print(f"[bold]{article.title or '(untitled)'}[/]  {article.published or ''}", highlight=False)
     announced = f" of {thread.announced_comments} announced" if not thread.is_complete else ""
@@ -204,7 +226,6 @@ def analyze(
             f"{scores.attributes['TOXICITY']:.2f}",
         )
     out.print(table)
-    out.print(f"stored as article {result.article_id} in {engine.url.render_as_string(hide_password=True)}")
 
 
 def _comment_cell(comment: Comment) -> Text:

@@ -96,3 +96,20 @@ def test_analyze_scores_and_stores_the_example_idempotently(tmp_path: Path, monk
     with transaction(make_engine(url)) as session:
         counts = [session.scalar(select(func.count()).select_from(t)) for t in (ArticleRow, CommentRow, ScoreRow)]
     assert counts == [1, 1, 1]
+
+
+def test_analyze_stores_every_thread_of_a_multi_thread_export(tmp_path: Path) -> None:
+    export = tmp_path / "comments.csv"
+    export.write_text(
+        "thread,article_title,id,parent,author,text\n"
+        "a,First story,1,,ann,I agree with this.\n"
+        "a,First story,2,1,bob,I do not.\n"
+        "b,Second story,3,,cy,Nice work.\n",
+        encoding="utf-8",
+    )
+    url = f"sqlite:///{tmp_path / 'multi.db'}"
+    result = runner.invoke(app, ["analyze", str(export), "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert "stored as articles 1, 2" in result.stdout
+    with transaction(make_engine(url)) as session:
+        assert session.scalar(select(func.count()).select_from(CommentRow)) == 3
