@@ -12,6 +12,7 @@ from moderation.errors import ExtractionError, UnknownFormatError
 from moderation.extraction.base import DEFAULT_MAX_BYTES, Extractor, Source
 from moderation.extraction.disqus import DisqusExtractor
 from moderation.extraction.hn import HackerNewsExtractor
+from moderation.extraction.html import HtmlExtractor
 from moderation.extraction.jsonthread import JsonThreadExtractor
 from moderation.extraction.reddit import RedditExtractor
 from moderation.extraction.tabular import CsvExtractor, JsonlExtractor
@@ -30,6 +31,7 @@ EXTRACTORS: dict[str, Extractor] = {
         HackerNewsExtractor(),
         JsonlExtractor(),
         CsvExtractor(),
+        HtmlExtractor(),
     )
 }
 _MIN_CONFIDENCE = 0.3

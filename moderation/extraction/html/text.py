@@ -1,0 +1,54 @@
+"""Visible text of an element the way a reader sees it: blocks and ``<br>`` become one space."""
+
+from __future__ import annotations
+
+import re
+
+from lxml.html import HtmlElement
+
+_SPACES = re.compile(r"\s+")
+_BLOCKS = frozenset(
+    "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 header hr li"
+    " main nav ol p pre section table td th tr ul".split()
+)
+
+
+def collapse(text: str) -> str:
+    """Whitespace runs (including non-breaking spaces) as one space, trimmed."""
+    return _SPACES.sub(" ", text.replace("\xa0", " ")).strip()
+
+
+def visible_text(element: HtmlElement) -> str:
+    """The element's text with a space at every block boundary, whitespace collapsed."""
+    parts: list[str] = []
+    _walk(element, parts)
+    return collapse("".join(parts))
+
+
+def _walk(element: HtmlElement, parts: list[str]) -> None:
+    block = isinstance(element.tag, str) and element.tag in _BLOCKS
+    if block:
+        parts.append(" ")
+    if isinstance(element.tag, str) and element.text:
+        parts.append(element.text)
+    for child in element:
+        _walk(child, parts)
+        if child.tail:
+            parts.append(child.tail)
+    if block:
+        parts.append(" ")
+
+
+def drop(element: HtmlElement) -> None:
+    """Remove an element but keep its tail text in place."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    previous = element.getprevious()
+    if tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
