@@ -13,6 +13,7 @@ each extractor invented. The peer is trafilatura's own comment output
 from __future__ import annotations
 
 import argparse
+import os
 import csv
 import json
 import re
@@ -123,17 +124,13 @@ def score_page(name: str, gold: list[Item], predicted: list[Item]) -> PageScore:
 
 
 def gold_items(gold: dict) -> list[Item]:
-    return [
-        Item(c["id"], c["parent"], c.get("author"), c.get("published"), c["text"]) for c in gold["comments"]
-    ]
+    return [Item(c["id"], c["parent"], c.get("author"), c.get("published"), c["text"]) for c in gold["comments"]]
 
 
 def ours(path: Path) -> list[Item]:
     """Every comment of every thread, in document order."""
     threads = extract_all(Source.from_path(path))
-    return [
-        Item(c.id, c.parent, c.author, c.published_raw, c.text) for thread in threads for c in thread.comments
-    ]
+    return [Item(c.id, c.parent, c.author, c.published_raw, c.text) for thread in threads for c in thread.comments]
 
 
 def trafilatura_peer(path: Path) -> list[Item]:
@@ -186,9 +183,16 @@ def accuracy(ok: int, page: PageScore) -> str:
 
 def row(page: PageScore) -> str:
     cells = [
-        page.name, str(page.gold), str(page.predicted), f"{page.precision:.3f}", f"{page.recall:.3f}",
-        f"{page.f1:.3f}", accuracy(page.author_ok, page), accuracy(page.published_ok, page),
-        accuracy(page.parent_ok, page), (page.error or "")[:80],
+        page.name,
+        str(page.gold),
+        str(page.predicted),
+        f"{page.precision:.3f}",
+        f"{page.recall:.3f}",
+        f"{page.f1:.3f}",
+        accuracy(page.author_ok, page),
+        accuracy(page.published_ok, page),
+        accuracy(page.parent_ok, page),
+        (page.error or "")[:80],
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -231,7 +235,7 @@ def main() -> int:
     lines = [
         "# Comment extraction benchmark",
         "",
-        f"Gold: `{args.pages / 'gold'}` ({len(results['moderation'])} files). Reproduce: "
+        f"Gold: `{os.path.relpath(args.pages / 'gold', REPO)}` ({len(results['moderation'])} files). Reproduce: "
         "`.venv/bin/python benchmarks/extraction.py`. Matching: whitespace-normalised text equal or "
         f"difflib ratio >= {SIMILARITY}, one to one. Author, published (raw string) and parent accuracy "
         "are over matched comments.",
@@ -248,8 +252,12 @@ def main() -> int:
                 lines.append(row(total))
         if pages:
             macro = sum(p.f1 for p in pages) / len(pages)
-            lines += ["", f"Macro-average F1 over {len(pages)} files: {macro:.3f}; "
-                      f"lowest page F1: {min(p.f1 for p in pages):.3f}.", ""]
+            lines += [
+                "",
+                f"Macro-average F1 over {len(pages)} files: {macro:.3f}; "
+                f"lowest page F1: {min(p.f1 for p in pages):.3f}.",
+                "",
+            ]
     lines += [
         "## Negative pages (no comment section): comments extracted",
         "",

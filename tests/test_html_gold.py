@@ -92,3 +92,24 @@ def test_gold_page(shared_data: Path, gold_path: Path) -> None:
 @pytest.mark.parametrize("relative", NEGATIVE_PAGES, ids=lambda name: Path(name).stem)
 def test_negative_page_has_no_comments(shared_data: Path, relative: str) -> None:
     assert _read(relative) == []
+
+
+# Counts the pages announce above partial threads (the gold notes record each).
+ANNOUNCED = {
+    "article-extraction-benchmark/macrumors.com.html": 167,
+    "readability/aclu.org.html": 27,
+    "trafilatura/chefkoch.de.html": 953,
+    "trafilatura/mtb-news.de.html": 120,
+    "trafilatura/tomshardware.com.html": 32,
+    "trafilatura/reddit.com.html": 50,
+    "trafilatura/netzpolitik.org.html": 91,
+}
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(("relative", "count"), sorted(ANNOUNCED.items()))
+def test_partial_threads_say_how_many_comments_are_missing(shared_data: Path, relative: str, count: int) -> None:
+    thread = HtmlExtractor().threads(Source.from_path(shared_data / "pages" / relative))[0]
+    assert thread.announced_comments == count
+    assert not thread.is_complete
+    assert thread.metadata["missing_comments"] == count - len(thread.comments)

@@ -175,6 +175,12 @@ ANNOUNCED_COUNT = (
 ANNOUNCEMENTS = XPath(
     "//h1 | //h2 | //h3 | //h4 | //*[contains(@class, 'count') or contains(@class, 'title')][not(*)]"
     " | //a[contains(@href, '#comments') or contains(@href, 'comments')]"
+    # Short boxes, buttons and headers that name themselves after the comments: "[ 167 comments ]",
+    # "View comments (27)", a "953 Kommentare" button; not counters inside a comment ("3 replies").
+    " | //*[self::div or self::span or self::p or self::button or self::li]"
+    "[contains(translate(@class, 'COMENTKR', 'comentkr'), 'comment')"
+    " or contains(translate(@class, 'COMENTKR', 'comentkr'), 'kommentar')]"
+    "[string-length(normalize-space()) < 60][not(ancestor::*[@id and starts-with(@id, 'comment-')])]"
 )
 
 #: A section that names itself the comments (id or class), in English, German or French.
