@@ -13,9 +13,9 @@ each extractor invented. The peer is trafilatura's own comment output
 from __future__ import annotations
 
 import argparse
-import os
 import csv
 import json
+import os
 import re
 import sys
 import time
