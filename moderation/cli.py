@@ -53,6 +53,14 @@ EncoderOpt = Annotated[
 ]
 HeadsOpt = Annotated[Path | None, typer.Option(help="Folder with heads.json/heads.safetensors; default: bundled.")]
 DeviceOpt = Annotated[str, typer.Option(help="torch device, e.g. cpu or cuda.")]
+ModelsConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--models-config",
+        envvar="MODERATION_MODELS_CONFIG",
+        help="TOML naming a checkpoint per task (docs/models.md); default: the bundled model for every task.",
+    ),
+]
 BatchOpt = Annotated[int, typer.Option(min=1, help="Windows per forward pass.")]
 DatabaseOpt = Annotated[str, typer.Option("--database-url", envvar="DATABASE_URL", help="SQLAlchemy URL of the store.")]
 
@@ -87,14 +95,18 @@ def _read_source(source: str) -> Any:
     return Source.from_path(source)
 
 
-def _load_scorer(encoder: str | None, heads: Path | None, device: str) -> Any:
+def _load_scorer(encoder: str | None, heads: Path | None, device: str, models_config: Path | None = None) -> Any:
     from transformers.utils import logging as hf_logging
 
     from moderation.models import Scorer
 
+    if models_config is not None and (encoder or heads):
+        raise InputError("--models-config names its own encoder and heads; drop --encoder/--heads")
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     with err.status("loading model"):
+        if models_config is not None:
+            return Scorer.from_config(models_config, device=device)
         return Scorer.load(encoder, heads=heads, device=device)
 
 
@@ -154,13 +166,14 @@ def score(
     path: Annotated[str, typer.Argument(help="JSONL with 'text' and optional 'target' per line, or -.")],
     encoder: EncoderOpt = None,
     heads: HeadsOpt = None,
+    models_config: ModelsConfigOpt = None,
     device: DeviceOpt = "cpu",
     batch_size: BatchOpt = 32,
 ) -> None:
     """Score each line's text (toward its target) and print it back with its scores."""
     with _user_errors():
         items = _read_jsonl(path)
-        scorer = _load_scorer(encoder, heads, device)
+        scorer = _load_scorer(encoder, heads, device, models_config)
         scores = _with_progress(
             "scoring",
             partial(
@@ -178,6 +191,7 @@ def analyze(
     database_url: DatabaseOpt = DEFAULT_DATABASE,
     encoder: EncoderOpt = None,
     heads: HeadsOpt = None,
+    models_config: ModelsConfigOpt = None,
     device: DeviceOpt = "cpu",
     batch_size: BatchOpt = 32,
 ) -> None:
@@ -188,7 +202,7 @@ def analyze(
 
     with _user_errors():
         threads = extract_all(_read_source(source), format)
-        scorer = _load_scorer(encoder, heads, device)
+        scorer = _load_scorer(encoder, heads, device, models_config)
         engine = make_engine(database_url)
         # One transaction for the whole source: an export is stored whole or not at all.
         with transaction(engine) as session:
@@ -279,6 +293,7 @@ def evaluate(
     limit: Annotated[int | None, typer.Option(help="Sample at most this many test items per task.")] = None,
     encoder: EncoderOpt = None,
     heads: HeadsOpt = None,
+    models_config: ModelsConfigOpt = None,
     device: DeviceOpt = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
@@ -288,7 +303,7 @@ def evaluate(
     with _user_errors():
         if not data_dir.is_dir():
             raise DataError(f"data folder {data_dir} not found (pass --data-dir or set MODERATION_DATA_DIR)")
-        scorer = _load_scorer(encoder, heads, device)
+        scorer = _load_scorer(encoder, heads, device, models_config)
         with err.status("scoring the test splits"):
             results = evaluate_scorer(scorer, data_dir, limit=limit)
     if as_json:

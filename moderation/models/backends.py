@@ -1,0 +1,96 @@
+"""Task backends: whatever answers one or more tasks for a :class:`~moderation.models.Scorer`.
+
+A backend turns texts (with optional targets) into probabilities in our public label order
+(``TASK_LABELS``). The scorer composes backends per task, so the bundled encoder and heads can
+answer stance and toxicity while, say, a newsroom's own checkpoint answers sentiment. Each
+backend is asked once per ``predict`` call, for every task it was assigned, so a model that
+serves several tasks still runs one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from moderation.errors import ModelError
+from moderation.models.encoder import Encoder, Progress
+from moderation.models.heads import HeadSet
+from moderation.models.labels import TASK_LABELS
+
+BUNDLED_HEADS = Path(__file__).parent / "bundled"
+
+
+@dataclass(frozen=True)
+class BackendOutput:
+    """What a backend answers, one row per text in input order.
+
+    ``probabilities`` holds one ``(n, len(TASK_LABELS[task]))`` array per task asked for. Rows of
+    stance for texts without a target may be NaN: the scorer reports no stance for them anyway.
+    ``attributes`` holds extra Perspective attributes (``(n,)`` arrays), only from a backend
+    asked for toxicity; the scorer derives ``TOXICITY`` itself from the toxicity task.
+    """
+
+    probabilities: dict[str, np.ndarray]
+    attributes: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class TaskBackend(Protocol):
+    """Anything that answers some tasks; ``name`` identifies it in stored scores."""
+
+    name: str
+    tasks: tuple[str, ...]
+
+    def predict_proba(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str | None],
+        tasks: Sequence[str],
+        *,
+        batch_size: int,
+        progress: Progress | None,
+    ) -> BackendOutput:
+        """Probabilities for ``tasks`` (a subset of ``self.tasks``), in public label order."""
+        ...
+
+
+class EncoderHeadsBackend:
+    """The bundled design: one encoder pass per comment (paired with its target) feeds every linear head."""
+
+    def __init__(self, encoder: Encoder, heads: HeadSet) -> None:
+        for task, head in heads.heads.items():
+            if task in TASK_LABELS and sorted(head.labels) != sorted(TASK_LABELS[task]):
+                raise ModelError(f"head {task!r} has labels {head.labels}, expected {TASK_LABELS[task]}")
+        self.encoder = encoder
+        self.heads = heads
+        self.tasks = tuple(task for task in TASK_LABELS if task in heads.heads)
+        # Stored scores are keyed by this name: keep it stable for a given set of weights.
+        self.name = f"{heads.manifest.get('name', encoder.name)} [{heads.digest}]"
+
+    @classmethod
+    def load(
+        cls, name_or_path: str | Path | None = None, *, heads: str | Path | None = None, device: str = "cpu"
+    ) -> EncoderHeadsBackend:
+        """An encoder (default: the bundled one) with its heads (default: the bundled ones)."""
+        return cls(Encoder.load(name_or_path, device=device), HeadSet.load(heads or BUNDLED_HEADS))
+
+    def predict_proba(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str | None],
+        tasks: Sequence[str],
+        *,
+        batch_size: int,
+        progress: Progress | None,
+    ) -> BackendOutput:
+        features = self.encoder.encode(texts, targets, batch_size=batch_size, progress=progress)
+        probabilities = {}
+        for task in tasks:
+            head = self.heads.heads[task]
+            # Heads store their labels: reorder to the public order whatever order they were trained in.
+            order = [head.labels.index(label) for label in TASK_LABELS[task]]
+            probabilities[task] = head.predict_proba(features)[:, order]
+        return BackendOutput(probabilities)
