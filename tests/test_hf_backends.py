@@ -11,8 +11,9 @@ import torch
 
 from moderation import ModelError
 from moderation.models.backends import BackendOutput
-from moderation.models.hf import Classifier, SequenceClassifierBackend, Window
+from moderation.models.hf import Classifier, SequenceClassifierBackend
 from moderation.models.nli import ZeroShotNliBackend, check_templates
+from moderation.models.windows import Window
 
 TinyClassifier = Callable[..., Path]
 TEXTS = ["good great happy love", "bad awful sad hate", "the policy is a tax"]

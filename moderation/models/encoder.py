@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from moderation.errors import ModelError
+from moderation.models.windows import Window, model_inputs
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -49,14 +50,6 @@ class PairFeatures:
     target: np.ndarray  # (n, hidden): mean over the target's tokens, zeros without target
     has_target: np.ndarray  # (n,) bool
     n_windows: np.ndarray  # (n,) windows the comment was split into
-
-
-@dataclass(frozen=True)
-class _Window:
-    index: int
-    input_ids: list[int]
-    token_type_ids: list[int] | None
-    sequence_ids: list[int | None]
 
 
 class Encoder:
@@ -117,7 +110,7 @@ class Encoder:
             batch = windows[start : start + batch_size]
             states = self._forward(batch)
             for row, window in enumerate(batch):
-                seq = np.array([-1 if s is None else s for s in window.sequence_ids])
+                seq = np.array([-1 if s is None else s for s in window.sequence_ids or ()])
                 vectors = states[row, : len(seq)]
                 comment_sum[window.index] += vectors[seq == 0].sum(axis=0)
                 comment_count[window.index] += float((seq == 0).sum())
@@ -132,10 +125,10 @@ class Encoder:
         has_target = np.array([bool(t) for t in targets])
         return PairFeatures(comment.astype(np.float32), target.astype(np.float32), has_target, n_windows)
 
-    def _windows(self, texts: Sequence[str], targets: Sequence[str | None]) -> list[_Window]:
+    def _windows(self, texts: Sequence[str], targets: Sequence[str | None]) -> list[Window]:
         paired = [i for i, t in enumerate(targets) if t]
         single = [i for i, t in enumerate(targets) if not t]
-        windows: list[_Window] = []
+        windows: list[Window] = []
         if single:
             windows += self._tokenize(single, [texts[i] for i in single], None)
         if paired:
@@ -149,7 +142,7 @@ class Encoder:
             return target
         return str(self.tokenizer.decode(ids[:MAX_TARGET_TOKENS]))
 
-    def _tokenize(self, indices: list[int], texts: list[str], targets: list[str] | None) -> list[_Window]:
+    def _tokenize(self, indices: list[int], texts: list[str], targets: list[str] | None) -> list[Window]:
         # An empty comment still gets one window, so every input has a vector.
         texts = [t if t.strip() else "." for t in texts]
         encoding = self.tokenizer(
@@ -164,7 +157,7 @@ class Encoder:
         mapping = encoding["overflow_to_sample_mapping"]
         type_ids = encoding.get("token_type_ids")
         return [
-            _Window(
+            Window(
                 index=indices[mapping[k]],
                 input_ids=encoding["input_ids"][k],
                 token_type_ids=type_ids[k] if type_ids is not None else None,
@@ -173,23 +166,10 @@ class Encoder:
             for k in range(len(encoding["input_ids"]))
         ]
 
-    def _forward(self, batch: list[_Window]) -> np.ndarray:
+    def _forward(self, batch: list[Window]) -> np.ndarray:
         import torch
 
-        length = max(len(w.input_ids) for w in batch)
-        pad_id = self.tokenizer.pad_token_id or 0
-        ids = torch.full((len(batch), length), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), length), dtype=torch.long)
-        types = torch.zeros((len(batch), length), dtype=torch.long)
-        for row, window in enumerate(batch):
-            size = len(window.input_ids)
-            ids[row, :size] = torch.tensor(window.input_ids)
-            mask[row, :size] = 1
-            if window.token_type_ids is not None:
-                types[row, :size] = torch.tensor(window.token_type_ids)
-        inputs = {"input_ids": ids.to(self.device), "attention_mask": mask.to(self.device)}
-        if batch[0].token_type_ids is not None:
-            inputs["token_type_ids"] = types.to(self.device)
+        inputs = model_inputs(batch, self.tokenizer.pad_token_id or 0, self.device)
         with torch.inference_mode():
             output = self.model(**inputs)
         return output.last_hidden_state.float().cpu().numpy()

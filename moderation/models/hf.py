@@ -14,7 +14,6 @@ length-sorted batches under ``torch.inference_mode``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,10 @@ from moderation.models.backends import BackendOutput
 from moderation.models.encoder import MAX_TARGET_TOKENS, WINDOW_STRIDE, Progress
 from moderation.models.heads import softmax
 from moderation.models.label_map import attribute_columns, label_matrix
+from moderation.models.windows import Window, model_inputs
 
 #: Longest window: the position limit of BERT-size models.
 MAX_WINDOW_TOKENS = 512
-
-
-@dataclass(frozen=True)
-class Window:
-    """One model input: the ids of (part of) text ``index``, with its pair if any."""
-
-    index: int
-    input_ids: list[int]
-    token_type_ids: list[int] | None
 
 
 def mean_by_index(values: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
@@ -120,20 +111,7 @@ class Classifier:
     def _forward(self, batch: list[Window]) -> np.ndarray:
         import torch
 
-        length = max(len(w.input_ids) for w in batch)
-        pad_id = self.tokenizer.pad_token_id or 0
-        ids = torch.full((len(batch), length), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), length), dtype=torch.long)
-        types = torch.zeros((len(batch), length), dtype=torch.long)
-        for row, window in enumerate(batch):
-            size = len(window.input_ids)
-            ids[row, :size] = torch.tensor(window.input_ids)
-            mask[row, :size] = 1
-            if window.token_type_ids is not None:
-                types[row, :size] = torch.tensor(window.token_type_ids)
-        inputs = {"input_ids": ids.to(self.device), "attention_mask": mask.to(self.device)}
-        if batch[0].token_type_ids is not None:
-            inputs["token_type_ids"] = types.to(self.device)
+        inputs = model_inputs(batch, self.tokenizer.pad_token_id or 0, self.device)
         with torch.inference_mode():
             output = self.model(**inputs)
         return output.logits.float().cpu().numpy()
