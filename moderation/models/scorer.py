@@ -23,7 +23,7 @@ from moderation.models.labels import PERSPECTIVE_ATTRIBUTE, TASK_LABELS
 if TYPE_CHECKING:
     from moderation.models.config import ModelConfig
 
-__all__ = ["BUNDLED_HEADS", "CommentScores", "LabelScores", "Scorer"]
+__all__ = ["BUNDLED_HEADS", "CommentScores", "LabelScores", "Scorer", "SpanScore"]
 
 
 class LabelScores(BaseModel):
@@ -33,6 +33,14 @@ class LabelScores(BaseModel):
     probabilities: dict[str, float]
 
 
+class SpanScore(BaseModel):
+    """Perspective's ``spanScores``: attribute probabilities of one sentence, by character offsets."""
+
+    begin: int = Field(ge=0, description="Offset of the sentence's first character in the comment text.")
+    end: int = Field(ge=0, description="Offset just past its last character.")
+    attributes: dict[str, float]
+
+
 class CommentScores(BaseModel):
     """Every head's answer for one comment. ``stance`` is None when there was no target."""
 
@@ -40,6 +48,9 @@ class CommentScores(BaseModel):
     stance: LabelScores | None
     toxicity: LabelScores
     attributes: dict[str, float] = Field(default_factory=dict, description="Perspective attribute name -> probability.")
+    spans: list[SpanScore] = Field(
+        default_factory=list, description="Per-sentence attribute scores, where the backend computes them."
+    )
 
 
 def _label_scores(labels: Sequence[str], row: np.ndarray) -> LabelScores:
