@@ -58,3 +58,15 @@ def test_empty_text_still_gets_a_vector(encoder: Encoder) -> None:
 def test_a_hub_id_that_is_not_cached_fails_without_downloading() -> None:
     with pytest.raises(ModelError, match="offline"):
         Encoder.load("example-org/not-a-cached-model")
+
+
+def test_sentences_are_encoded_alone_in_the_same_pass(encoder: Encoder) -> None:
+    texts = ["good great happy. you stupid idiot.", "we love the movie"]
+    features = encoder.encode(texts, ["war", None], sentences=True)
+    assert features.sentences == [[(0, 17), (18, 35)], [(0, 17)]]
+    alone = encoder.encode(["good great happy.", "you stupid idiot."])
+    np.testing.assert_allclose(features.sentence_vectors[:2], alone.comment, atol=1e-5)
+    # A one-sentence comment's sentence is the comment itself.
+    np.testing.assert_allclose(features.sentence_vectors[2], features.comment[1], atol=1e-6)
+    # Asking for sentences changes nothing else.
+    np.testing.assert_allclose(features.comment, encoder.encode(texts, ["war", None]).comment, atol=1e-5)

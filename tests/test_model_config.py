@@ -101,9 +101,10 @@ class _Spy:
         *,
         batch_size: int,
         progress: Progress | None,
+        spans: bool = False,
     ) -> BackendOutput:
         self.calls.append(list(tasks))
-        return self.backend.predict_proba(texts, targets, tasks, batch_size=batch_size, progress=progress)
+        return self.backend.predict_proba(texts, targets, tasks, batch_size=batch_size, progress=progress, spans=spans)
 
 
 def test_bundled_heads_for_two_tasks_and_a_checkpoint_for_the_third(bundled: Scorer, tiny_sentiment_dir: Path) -> None:

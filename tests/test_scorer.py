@@ -51,3 +51,23 @@ def test_clear_insults_score_more_toxic_than_polite_disagreement(scorer: Scorer)
         ["You are a stupid idiot and a disgrace.", "I respectfully disagree with the author's conclusion."]
     )
     assert insult.attributes["TOXICITY"] > 0.5 > polite.attributes["TOXICITY"]
+
+
+def test_each_sentence_gets_a_toxicity_span_from_the_same_pass(scorer: Scorer) -> None:
+    text = "Thanks for the careful reporting.\nYou are a stupid idiot and a disgrace!"
+    [scores] = scorer.predict([text], ["press freedom"], spans=True)
+    assert [text[s.begin : s.end] for s in scores.spans] == [
+        "Thanks for the careful reporting.",
+        "You are a stupid idiot and a disgrace!",
+    ]
+    polite, insult = (s.attributes["TOXICITY"] for s in scores.spans)
+    assert insult > 0.5 > polite
+
+
+def test_spans_cost_nothing_unless_asked_and_a_lone_sentence_is_the_comment(scorer: Scorer) -> None:
+    [plain] = scorer.predict(["You are a stupid idiot."])
+    assert plain.spans == []
+    [blank, lone] = scorer.predict(["   ", "You are a stupid idiot."], spans=True)
+    assert blank.spans == []
+    [span] = lone.spans
+    assert span.attributes["TOXICITY"] == lone.attributes["TOXICITY"]

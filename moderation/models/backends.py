@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from moderation.errors import ModelError
-from moderation.models.encoder import Encoder, Progress
+from moderation.models.encoder import Encoder, PairFeatures, Progress
 from moderation.models.heads import HeadSet
 from moderation.models.labels import TASK_LABELS
 
@@ -36,6 +36,12 @@ class BackendOutput:
 
     probabilities: dict[str, np.ndarray]
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Per text, each sentence's ``(begin, end, {attribute: probability})``; only from a backend
+    #: asked for toxicity that scores sentences (None when it does not).
+    spans: list[list[Span]] | None = None
+
+
+Span = tuple[int, int, dict[str, float]]
 
 
 class TaskBackend(Protocol):
@@ -52,8 +58,10 @@ class TaskBackend(Protocol):
         *,
         batch_size: int,
         progress: Progress | None,
+        spans: bool = False,
     ) -> BackendOutput:
-        """Probabilities for ``tasks`` (a subset of ``self.tasks``), in public label order."""
+        """Probabilities for ``tasks`` (a subset of ``self.tasks``), in public label order; with
+        ``spans``, also per-sentence toxicity where the backend can score sentences."""
         ...
 
 
@@ -85,12 +93,33 @@ class EncoderHeadsBackend:
         *,
         batch_size: int,
         progress: Progress | None,
+        spans: bool = False,
     ) -> BackendOutput:
-        features = self.encoder.encode(texts, targets, batch_size=batch_size, progress=progress)
-        probabilities = {}
-        for task in tasks:
-            head = self.heads.heads[task]
-            # Heads store their labels: reorder to the public order whatever order they were trained in.
-            order = [head.labels.index(label) for label in TASK_LABELS[task]]
-            probabilities[task] = head.predict_proba(features)[:, order]
-        return BackendOutput(probabilities)
+        scored_spans = spans and "toxicity" in tasks
+        features = self.encoder.encode(texts, targets, batch_size=batch_size, progress=progress, sentences=scored_spans)
+        probabilities = {task: self._proba(task, features) for task in tasks}
+        return BackendOutput(probabilities, spans=self._sentence_spans(features) if scored_spans else None)
+
+    def _proba(self, task: str, features: PairFeatures) -> np.ndarray:
+        head = self.heads.heads[task]
+        # Heads store their labels: reorder to the public order whatever order they were trained in.
+        order = [head.labels.index(label) for label in TASK_LABELS[task]]
+        return head.predict_proba(features)[:, order]
+
+    def _sentence_spans(self, features: PairFeatures) -> list[list[Span]]:
+        """TOXICITY of each sentence, read by the toxicity head from the same pass's sentence vectors."""
+        n = len(features.comment)
+        spans: list[list[Span]] = [[] for _ in range(n)]
+        if not len(features.sentence_vectors):
+            return spans
+        count = len(features.sentence_vectors)
+        sentences = PairFeatures(
+            features.sentence_vectors, np.zeros_like(features.sentence_vectors), np.zeros(count, bool), np.ones(count)
+        )
+        toxic = self._proba("toxicity", sentences)[:, -1]
+        row = 0
+        for i, offsets in enumerate(features.sentences):
+            for begin, end in offsets:
+                spans[i].append((begin, end, {"TOXICITY": round(float(toxic[row]), 6)}))
+                row += 1
+        return spans

@@ -10,13 +10,14 @@ over every comment token of every window, so nothing is silently truncated.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from moderation.errors import ModelError
+from moderation.models.sentences import sentence_spans
 from moderation.models.windows import Window, model_inputs
 
 if TYPE_CHECKING:
@@ -44,12 +45,56 @@ def bundled_encoder_path() -> Path:
 
 @dataclass(frozen=True)
 class PairFeatures:
-    """Pooled vectors, one row per input, in input order."""
+    """Pooled vectors, one row per input, in input order (sentences: one row per sentence)."""
 
     comment: np.ndarray  # (n, hidden): mean over the comment's tokens
     target: np.ndarray  # (n, hidden): mean over the target's tokens, zeros without target
     has_target: np.ndarray  # (n,) bool
     n_windows: np.ndarray  # (n,) windows the comment was split into
+    sentences: list[list[tuple[int, int]]] = field(default_factory=list)  # per input: (begin, end) offsets
+    sentence_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+
+class _Pools:
+    """Running sums of token vectors per comment and per target, over all of a comment's windows.
+
+    Tokens in the overlap of two windows count twice.
+    """
+
+    def __init__(self, n: int, hidden: int) -> None:
+        self.comment = np.zeros((n, hidden))
+        self.comment_count = np.zeros(n)
+        self.target = np.zeros((n, hidden))
+        self.target_count = np.zeros(n)
+
+    def add(self, window: Window, states: np.ndarray) -> None:
+        seq = np.array([-1 if s is None else s for s in window.sequence_ids or ()])
+        vectors = states[: len(seq)]
+        self.comment[window.index] += vectors[seq == 0].sum(axis=0)
+        self.comment_count[window.index] += float((seq == 0).sum())
+        if (seq == 1).any():
+            # The target is whole in every window: average it once per window.
+            self.target[window.index] += vectors[seq == 1].mean(axis=0)
+            self.target_count[window.index] += 1.0
+
+    def means(self) -> tuple[np.ndarray, np.ndarray]:
+        def mean(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+            return (sums / np.maximum(counts, 1.0)[:, None]).astype(np.float32)
+
+        return mean(self.comment, self.comment_count), mean(self.target, self.target_count)
+
+
+def _sentence_rows(vectors: np.ndarray, spans: list[list[tuple[int, int]]], n: int) -> np.ndarray:
+    """One row per sentence, in order: a lone sentence reuses its comment's vector, others their own."""
+    rows: list[int] = []
+    extra = n
+    for i, own in enumerate(spans):
+        if len(own) == 1:
+            rows.append(i)
+        else:
+            rows.extend(range(extra, extra + len(own)))
+            extra += len(own)
+    return vectors[rows] if rows else np.zeros((0, vectors.shape[1]), dtype=np.float32)
 
 
 class Encoder:
@@ -90,40 +135,42 @@ class Encoder:
         *,
         batch_size: int = 32,
         progress: Progress | None = None,
+        sentences: bool = False,
     ) -> PairFeatures:
-        """Pool every text (with its optional target) into comment and target vectors."""
+        """Pool every text (with its optional target) into comment and target vectors.
+
+        With ``sentences``, each sentence of a multi-sentence comment is also encoded on its own,
+        in the same length-sorted batches, so a sentence's vector does not borrow its neighbours'
+        tone; a one-sentence comment's sentence vector is its comment vector.
+        """
         n = len(texts)
         if targets is None:
             targets = [None] * n
         if len(targets) != n:
             raise ValueError("texts and targets must have the same length")
-        windows = self._windows(texts, targets)
-        hidden = self.hidden_size
-        comment_sum = np.zeros((n, hidden), dtype=np.float64)
-        comment_count = np.zeros(n, dtype=np.float64)
-        target_sum = np.zeros((n, hidden), dtype=np.float64)
-        target_count = np.zeros(n, dtype=np.float64)
-        n_windows = np.bincount([w.index for w in windows], minlength=n)
+        spans = [sentence_spans(text) if sentences else [] for text in texts]
+        extra = [text[b:e] for text, own in zip(texts, spans, strict=True) if len(own) > 1 for b, e in own]
+        inputs, input_targets = [*texts, *extra], [*targets, *([None] * len(extra))]
+        windows = self._windows(inputs, input_targets)
+        pools = _Pools(len(inputs), self.hidden_size)
         # Length-sorted batches waste no compute on padding.
         windows.sort(key=lambda w: len(w.input_ids))
         for start in range(0, len(windows), batch_size):
             batch = windows[start : start + batch_size]
             states = self._forward(batch)
             for row, window in enumerate(batch):
-                seq = np.array([-1 if s is None else s for s in window.sequence_ids or ()])
-                vectors = states[row, : len(seq)]
-                comment_sum[window.index] += vectors[seq == 0].sum(axis=0)
-                comment_count[window.index] += float((seq == 0).sum())
-                if (seq == 1).any():
-                    # The target is whole in every window: average it once per window.
-                    target_sum[window.index] += vectors[seq == 1].mean(axis=0)
-                    target_count[window.index] += 1.0
+                pools.add(window, states[row])
             if progress is not None:
                 progress(min(start + batch_size, len(windows)), len(windows))
-        comment = comment_sum / np.maximum(comment_count, 1.0)[:, None]
-        target = target_sum / np.maximum(target_count, 1.0)[:, None]
-        has_target = np.array([bool(t) for t in targets])
-        return PairFeatures(comment.astype(np.float32), target.astype(np.float32), has_target, n_windows)
+        comment, target = pools.means()
+        return PairFeatures(
+            comment=comment[:n],
+            target=target[:n],
+            has_target=np.array([bool(t) for t in targets]),
+            n_windows=np.bincount([w.index for w in windows if w.index < n], minlength=n),
+            sentences=spans,
+            sentence_vectors=_sentence_rows(comment, spans, n),
+        )
 
     def _windows(self, texts: Sequence[str], targets: Sequence[str | None]) -> list[Window]:
         paired = [i for i, t in enumerate(targets) if t]

@@ -157,6 +157,7 @@ class SequenceClassifierBackend:
         *,
         batch_size: int,
         progress: Progress | None,
+        spans: bool = False,
     ) -> BackendOutput:
         [task] = self.tasks
         # Stance toward nothing is not asked: those rows stay NaN and the scorer reports None.

@@ -104,6 +104,7 @@ class ZeroShotNliBackend:
         *,
         batch_size: int,
         progress: Progress | None,
+        spans: bool = False,
     ) -> BackendOutput:
         clipped = [self.classifier.clip(t) if t else None for t in targets]
         # Stance toward nothing is not asked: those rows stay NaN and the scorer reports None.

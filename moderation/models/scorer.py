@@ -111,10 +111,13 @@ class Scorer:
         *,
         batch_size: int = 32,
         progress: Progress | None = None,
+        spans: bool = False,
     ) -> list[CommentScores]:
         """Score each text, toward its target where one is given.
 
-        ``progress`` is called by each backend in turn for its own pass.
+        With ``spans``, each comment's sentences also get attribute scores (Perspective's
+        ``spanScores``), where the toxicity backend can give them; it costs about one more
+        encoding of multi-sentence comments. ``progress`` is called by each backend in turn.
         """
         texts = list(texts)
         targets = list(targets) if targets is not None else [None] * len(texts)
@@ -124,14 +127,20 @@ class Scorer:
             return []
         probabilities: dict[str, np.ndarray] = {}
         extra: dict[str, np.ndarray] = {}
+        sentence_scores: list[list[SpanScore]] = [[] for _ in texts]
         for backend, tasks in self._assignments():
-            output = backend.predict_proba(texts, targets, tasks, batch_size=batch_size, progress=progress)
+            output = backend.predict_proba(texts, targets, tasks, batch_size=batch_size, progress=progress, spans=spans)
             probabilities.update({task: output.probabilities[task] for task in tasks})
             extra.update(output.attributes)
+            if output.spans is not None:
+                sentence_scores = [[SpanScore(begin=b, end=e, attributes=a) for b, e, a in row] for row in output.spans]
         # A binary head's positive class is its Perspective attribute, whichever backend answered it.
         attributes = {attribute: probabilities[task][:, -1] for task, attribute in PERSPECTIVE_ATTRIBUTE.items()}
         attributes.update({name: values for name, values in extra.items() if name not in attributes})
-        return [self._comment_scores(i, probabilities, attributes, bool(targets[i])) for i in range(len(texts))]
+        return [
+            self._comment_scores(i, probabilities, attributes, bool(targets[i]), sentence_scores[i])
+            for i in range(len(texts))
+        ]
 
     def _assignments(self) -> list[tuple[TaskBackend, list[str]]]:
         """Each distinct backend with the tasks it answers here, in task order."""
@@ -142,7 +151,11 @@ class Scorer:
 
     @staticmethod
     def _comment_scores(
-        i: int, probabilities: Mapping[str, np.ndarray], attributes: Mapping[str, np.ndarray], has_target: bool
+        i: int,
+        probabilities: Mapping[str, np.ndarray],
+        attributes: Mapping[str, np.ndarray],
+        has_target: bool,
+        spans: list[SpanScore],
     ) -> CommentScores:
         def scores(task: str) -> LabelScores:
             return _label_scores(TASK_LABELS[task], probabilities[task][i])
@@ -152,4 +165,5 @@ class Scorer:
             stance=scores("stance") if has_target else None,
             toxicity=scores("toxicity"),
             attributes={name: round(float(values[i]), 6) for name, values in attributes.items()},
+            spans=spans,
         )
