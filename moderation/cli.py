@@ -169,6 +169,9 @@ def score(
     models_config: ModelsConfigOpt = None,
     device: DeviceOpt = "cpu",
     batch_size: BatchOpt = 32,
+    spans: Annotated[
+        bool, typer.Option("--spans", help="Also score each sentence (Perspective's spanScores).")
+    ] = False,
 ) -> None:
     """Score each line's text (toward its target) and print it back with its scores."""
     with _user_errors():
@@ -177,7 +180,11 @@ def score(
         scores = _with_progress(
             "scoring",
             partial(
-                scorer.predict, [i["text"] for i in items], [i.get("target") for i in items], batch_size=batch_size
+                scorer.predict,
+                [i["text"] for i in items],
+                [i.get("target") for i in items],
+                batch_size=batch_size,
+                spans=spans,
             ),
         )
     for item, result in zip(items, scores, strict=True):

@@ -82,6 +82,10 @@ def test_score_prints_every_line_back_with_its_scores(tmp_path: Path) -> None:
             assert sum(row[head]["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert first["sentiment"]["label"] == "positive"
     assert second["attributes"]["TOXICITY"] > first["attributes"]["TOXICITY"]
+    assert first["spans"] == []
+    with_spans = runner.invoke(app, ["score", str(path), "--spans"])
+    spans = json.loads(with_spans.stdout.splitlines()[0])["spans"]
+    assert [(s["begin"], s["end"]) for s in spans] == [(0, 37), (38, 48)]
 
 
 def test_analyze_scores_and_stores_the_example_idempotently(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
