@@ -297,26 +297,28 @@ def train(
 @app.command()
 def evaluate(
     data_dir: DataDirOpt = DEFAULT_DATA_DIR,
-    limit: Annotated[int | None, typer.Option(help="Sample at most this many test items per task.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Sample at most this many test items per benchmark.")] = None,
     encoder: EncoderOpt = None,
     heads: HeadsOpt = None,
     models_config: ModelsConfigOpt = None,
     device: DeviceOpt = "cpu",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of Markdown.")] = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the Markdown table here.")] = None,
 ) -> None:
-    """Print each head's test figure next to the majority-class baseline."""
-    from moderation.models.evaluation import evaluate_scorer
+    """Every benchmark's test figures for the model next to the baselines (majority, VADER, ...)."""
+    from moderation.models.evaluation import evaluate_quality
 
     with _user_errors():
         if not data_dir.is_dir():
             raise DataError(f"data folder {data_dir} not found (pass --data-dir or set MODERATION_DATA_DIR)")
         scorer = _load_scorer(encoder, heads, device, models_config)
-        with err.status("scoring the test splits"):
-            results = evaluate_scorer(scorer, data_dir, limit=limit)
-    if as_json:
-        sys.stdout.write(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
-    else:
-        _print_results(results)
+        with err.status("scoring the test splits") as status:
+            report = evaluate_quality(scorer, data_dir, limit=limit, log=lambda line: status.update(line))
+    markdown = report.markdown()
+    if out_file is not None:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(markdown, encoding="utf-8")
+    sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n" if as_json else markdown)
 
 
 def _print_results(results: list[Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from moderation.cli import app
 from moderation.storage import make_engine, transaction
 from moderation.storage.tables import ArticleRow, CommentRow, ScoreRow
 from tests.conftest import EXAMPLE
+from tests.test_data import write_benchmark_files
 
 runner = CliRunner()
 
@@ -138,3 +140,16 @@ def test_score_takes_each_task_from_the_models_config(
         assert sum(row[head]["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     refused = runner.invoke(app, ["score", str(path), "--models-config", str(config), "--heads", str(tmp_path)])
     assert refused.exit_code == 2 and "--models-config" in refused.stderr
+
+
+def test_evaluate_prints_every_benchmark_next_to_the_baselines(tiny_data_dir: Path, tmp_path: Path) -> None:
+    data = write_benchmark_files(Path(shutil.copytree(tiny_data_dir, tmp_path / "data")))
+    out_file = tmp_path / "quality.md"
+    result = runner.invoke(app, ["evaluate", "--data-dir", str(data), "--limit", "6", "--out", str(out_file)])
+    assert result.exit_code == 0, result.output
+    for benchmark in ("TweetEval sentiment", "VAST", "SemEval-2016", "RumourEval", "toxic spans"):
+        assert benchmark in result.stdout
+    assert "majority class" in result.stdout
+    assert out_file.read_text(encoding="utf-8") == result.stdout
+    missing = runner.invoke(app, ["evaluate", "--data-dir", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "not found" in missing.stderr
