@@ -7,6 +7,16 @@ from pathlib import Path
 from moderation.models.evaluation import TaskResult
 from moderation.models.heads import HeadSet
 
+_WINDOWS = """\
+## Long comments and sentences
+A comment longer than one 256-token window is split by the tokenizer into windows that overlap
+by 64 tokens, each paired with the target. Every head reads the mean over all comment tokens
+of all windows (overlapping tokens count twice), so nothing is truncated and one linear head
+serves any length. Span scores (`predict(..., spans=True)`) encode each sentence of a
+multi-sentence comment on its own, in the same batches, and read it with the toxicity head; a
+one-sentence comment's span score is its comment score.
+"""
+
 _LIMITS = """\
 ## Limits
 - English only: every training set is English; other languages get confident nonsense.
@@ -63,7 +73,7 @@ def write_model_card(folder: Path, heads: HeadSet, results: list[TaskResult]) ->
             f"| {r.task} | {r.metric} | {r.score:.4f} | {r.baseline:.4f} | {r.accuracy:.4f} "
             f"| C={selected['C']}, class_weight={selected['class_weight']} |"
         )
-    lines += ["", "Re-measure with `moderation evaluate` (add `--limit N` to sample).", "", _LIMITS]
+    lines += ["", "Re-measure with `moderation evaluate` (add `--limit N` to sample).", "", _WINDOWS, _LIMITS]
     path = Path(folder) / "MODEL_CARD.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
