@@ -101,3 +101,14 @@ def test_quality_report_covers_every_benchmark_on_tiny_data(bench_data_dir: Path
     assert all(row.figures[model] == row.figures[frozen] for row in report.rows)  # the same bundled weights
     vast = {row.metric: row.n for row in report.rows if row.benchmark == "VAST"}
     assert vast == {"macro F1 (all)": 5, "macro F1 (few-shot)": 5}  # no zero-shot item in the tiny data
+
+
+def test_expected_calibration_error_on_hand_made_confidences() -> None:
+    from moderation.models.metrics import expected_calibration_error
+
+    gold = np.array([0, 0, 1, 1])
+    perfect = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    assert expected_calibration_error(perfect, gold) == pytest.approx(0.0)
+    # Always 90 % sure, right half the time: a gap of 0.4.
+    unsure = np.array([[0.9, 0.1], [0.1, 0.9], [0.9, 0.1], [0.1, 0.9]])
+    assert expected_calibration_error(unsure, gold) == pytest.approx(0.4)

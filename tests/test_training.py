@@ -23,16 +23,21 @@ def test_data_loaders_map_labels_to_public_order(tiny_data_dir: Path) -> None:
     assert len(sentiment) == 12 and sentiment.targets[0] is None
 
 
-def test_folded_scaler_gives_the_same_probabilities_as_the_pipeline() -> None:
+def test_folded_scaler_and_temperature_give_the_pipelines_probabilities_rescaled() -> None:
+    from moderation.models.heads import feature_matrix, softmax
+
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 8)).astype(np.float32) * 3 + 1
     y = (x[:, 0] + x[:, 1] > 2).astype(int)
     features = PairFeatures(x, np.zeros_like(x), np.zeros(60, bool), np.ones(60, int))
     trainer = HeadTrainer("toxicity", "comment").fit(features, y, features, y)
-    from moderation.models.heads import feature_matrix
-
-    expected = trainer.model_.predict_proba(trainer.scaler_.transform(feature_matrix("comment", features)))
-    np.testing.assert_allclose(trainer.head().predict_proba(features), expected, atol=1e-6)
+    z = trainer.scaler_.transform(feature_matrix("comment", features))
+    pipeline = trainer.model_.predict_proba(z)
+    np.testing.assert_allclose(trainer.raw_proba(features), pipeline, atol=1e-6)
+    logits = np.log(pipeline[:, 1] / pipeline[:, 0])
+    calibrated = softmax(np.stack([np.zeros_like(logits), logits], axis=1) / trainer.temperature_)
+    np.testing.assert_allclose(trainer.head().predict_proba(features), calibrated, atol=1e-6)
+    assert (trainer.head().predict_proba(features).argmax(axis=1) == pipeline.argmax(axis=1)).all()
 
 
 def test_trained_heads_save_load_and_score_through_the_scorer(
@@ -60,3 +65,30 @@ def test_training_is_reproducible_with_a_seed(tiny_encoder_dir: Path, tiny_data_
     second, _ = train_heads(encoder, tiny_data_dir, seed=3, log=lambda _: None)
     for task in first.heads:
         np.testing.assert_array_equal(first.heads[task].weight, second.heads[task].weight)
+
+
+def test_temperature_scaling_calms_an_overconfident_model_without_changing_labels() -> None:
+    from moderation.models.heads import softmax
+    from moderation.models.metrics import expected_calibration_error
+    from moderation.models.training import fit_temperature
+
+    rng = np.random.default_rng(1)
+    gold = rng.integers(0, 3, size=2000)
+    # Right 70 % of the time but always ~99 % sure: logits five times too large.
+    hit = rng.random(2000) < 0.7
+    predicted = np.where(hit, gold, (gold + 1) % 3)
+    logits = np.eye(3)[predicted] * 5.0 * 2.0
+    temperature = fit_temperature(logits, gold)
+    assert temperature > 2.0
+    before, after = softmax(logits), softmax(logits / temperature)
+    assert (before.argmax(axis=1) == after.argmax(axis=1)).all()
+    assert expected_calibration_error(after, gold) < 0.02 < expected_calibration_error(before, gold)
+
+
+def test_calibration_is_folded_into_the_saved_head(tiny_encoder_dir: Path, tiny_data_dir: Path) -> None:
+    encoder = Encoder.load(tiny_encoder_dir)
+    heads, _ = train_heads(encoder, tiny_data_dir, seed=0, log=lambda _: None)
+    for spec in heads.manifest["heads"].values():
+        calibration = spec["calibration"]
+        assert calibration["temperature"] > 0
+        assert 0.0 <= calibration["test_ece"] <= 1.0

@@ -73,6 +73,21 @@ def write_model_card(folder: Path, heads: HeadSet, results: list[TaskResult]) ->
             f"| {r.task} | {r.metric} | {r.score:.4f} | {r.baseline:.4f} | {r.accuracy:.4f} "
             f"| C={selected['C']}, class_weight={selected['class_weight']} |"
         )
+    lines += [
+        "",
+        "## Calibration",
+        "Each head's logits are divided by a temperature fitted on its validation split (minimum log-loss);",
+        "labels never change, only confidence. Top-label expected calibration error (15 bins) on the test split:",
+        "",
+        "| head | temperature | test ECE | test ECE before scaling |",
+        "|---|---|---|---|",
+    ]
+    for task, spec in manifest["heads"].items():
+        calibration = spec["calibration"]
+        lines.append(
+            f"| {task} | {calibration['temperature']} | {calibration['test_ece']:.4f} "
+            f"| {calibration['test_ece_uncalibrated']:.4f} |"
+        )
     lines += ["", "Re-measure with `moderation evaluate` (add `--limit N` to sample).", "", _WINDOWS, _LIMITS]
     path = Path(folder) / "MODEL_CARD.md"
     path.write_text("\n".join(lines), encoding="utf-8")

@@ -65,3 +65,18 @@ def mean_span_f1(predicted: Sequence[Iterable[int]], gold: Sequence[Iterable[int
 def toxic_characters(spans: Sequence[tuple[int, int, float]], threshold: float = 0.5) -> frozenset[int]:
     """Offsets inside every ``(begin, end, toxicity)`` span scored at or above ``threshold``."""
     return frozenset(i for begin, end, score in spans if score >= threshold for i in range(begin, end))
+
+
+def expected_calibration_error(probabilities: np.ndarray, gold: np.ndarray, bins: int = 15) -> float:
+    """Top-label ECE: the gap between confidence and accuracy, averaged over equal-width confidence bins
+    weighted by how many items fall in each (Guo et al. 2017)."""
+    confidence = probabilities.max(axis=1)
+    correct = (probabilities.argmax(axis=1) == gold).astype(float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            total += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(total)

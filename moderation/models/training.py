@@ -22,8 +22,9 @@ import torch
 from moderation.models.data import TaskSplit, load_task
 from moderation.models.encoder import Encoder, PairFeatures
 from moderation.models.evaluation import METRICS, TaskResult, score_predictions
-from moderation.models.heads import HeadSet, LinearHead, feature_matrix
+from moderation.models.heads import HeadSet, LinearHead, feature_matrix, softmax
 from moderation.models.labels import TASK_LABELS
+from moderation.models.metrics import expected_calibration_error
 
 #: What each head reads: stance needs the target, the others only the comment.
 HEAD_FEATURES = {"sentiment": "comment", "stance": "pair", "toxicity": "comment"}
@@ -65,18 +66,45 @@ class HeadTrainer:
                     best = (value, c, class_weight, model)
         assert best is not None
         self.validation_score_, self.c_, self.class_weight_, self.model_ = best
+        self.temperature_ = fit_temperature(self._logits(z_val), y_val)
         return self
 
+    def _logits(self, z: np.ndarray) -> np.ndarray:
+        """Softmax logits of the selected model; binary models as (0, z) so softmax equals sigmoid."""
+        scores = self.model_.decision_function(z)
+        return np.stack([np.zeros_like(scores), scores], axis=1) if scores.ndim == 1 else scores
+
+    def raw_proba(self, features: PairFeatures) -> np.ndarray:
+        """Probabilities before temperature scaling, to show what calibration changed."""
+        return softmax(self._logits(self.scaler_.transform(feature_matrix(self.features, features))))
+
     def head(self) -> LinearHead:
-        """The fitted model with the scaler folded in: ``(x - mu) / sigma @ W.T + b``."""
+        """The fitted model with the scaler and the temperature folded in: ``((x - mu) / sigma @ W.T + b) / T``."""
         coef, intercept = self.model_.coef_, self.model_.intercept_
         if coef.shape[0] == 1:  # binary: softmax over (0, z) equals sigmoid(z)
             coef = np.vstack([np.zeros_like(coef), coef])
             intercept = np.concatenate([[0.0], intercept])
         scale = self.scaler_.scale_
-        weight = coef / scale
-        bias = intercept - (coef * (self.scaler_.mean_ / scale)).sum(axis=1)
+        weight = coef / scale / self.temperature_
+        bias = (intercept - (coef * (self.scaler_.mean_ / scale)).sum(axis=1)) / self.temperature_
         return LinearHead(self.task, TASK_LABELS[self.task], self.features, weight, bias)
+
+
+def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
+    """The temperature T minimising the validation log-loss of ``softmax(logits / T)`` (Guo et al. 2017).
+
+    Dividing logits by one positive number never changes the predicted label, only how sure it is.
+    """
+    from scipy.optimize import minimize_scalar
+
+    def nll(log_t: float) -> float:
+        scaled = logits / np.exp(log_t)
+        scaled = scaled - scaled.max(axis=1, keepdims=True)
+        log_p = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+        return float(-log_p[np.arange(len(gold)), gold].mean())
+
+    result = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
+    return float(np.exp(result.x))
 
 
 def seed_everything(seed: int) -> None:
@@ -152,13 +180,15 @@ def train_heads(
         head = trainer.head()
         heads[task] = head
         test = splits["test"]
-        predicted = head.predict_proba(feats["test"]).argmax(axis=1)
+        test_proba = head.predict_proba(feats["test"])
+        predicted = test_proba.argmax(axis=1)
         majority = int(np.bincount(splits["train"].labels).argmax())
         result = score_predictions(task, test.source, test.labels, predicted, majority)
         results.append(result)
         log(
             f"{task}: C={trainer.c_} class_weight={trainer.class_weight_} "
-            f"validation {result.metric}={trainer.validation_score_:.4f} test={result.score:.4f}"
+            f"validation {result.metric}={trainer.validation_score_:.4f} test={result.score:.4f} "
+            f"T={trainer.temperature_:.3f}"
         )
         manifest["heads"][task] = {
             "features": kind,
@@ -170,5 +200,12 @@ def train_heads(
             },
             "test": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.as_dict().items()},
             "selected": {"C": trainer.c_, "class_weight": trainer.class_weight_},
+            "calibration": {
+                "temperature": round(trainer.temperature_, 4),
+                "test_ece": round(expected_calibration_error(test_proba, test.labels), 4),
+                "test_ece_uncalibrated": round(
+                    expected_calibration_error(trainer.raw_proba(feats["test"]), test.labels), 4
+                ),
+            },
         }
     return HeadSet(heads, manifest), results
