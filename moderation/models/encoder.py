@@ -18,14 +18,13 @@ import numpy as np
 
 from moderation.errors import ModelError
 from moderation.models.sentences import sentence_spans
-from moderation.models.windows import Window, model_inputs
+from moderation.models.windows import Window, clip_target, load_offline, model_inputs
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 WINDOW_TOKENS = 256
 WINDOW_STRIDE = 64
-MAX_TARGET_TOKENS = 48
 
 #: Called after each batch with (windows done, windows in all).
 Progress = Callable[[int, int], object]
@@ -109,19 +108,11 @@ class Encoder:
     @classmethod
     def load(cls, name_or_path: str | Path | None = None, *, device: str = "cpu") -> Encoder:
         """Load a checkpoint from a local folder or a hub id (never downloads: offline only)."""
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
 
         source = str(name_or_path) if name_or_path is not None else str(bundled_encoder_path())
         name = str(name_or_path) if name_or_path is not None else BUNDLED_NAME
-        try:
-            # local_files_only: a hub id resolves from the local cache or fails; nothing is downloaded.
-            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-            model = AutoModel.from_pretrained(source, local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot load encoder {source!r} offline: {exc}") from exc
-        if not getattr(tokenizer, "is_fast", False):
-            raise ModelError(f"encoder {source!r} needs a fast (Rust) tokenizer for windowing")
-        model.eval().to(device)
+        tokenizer, model = load_offline(source, AutoModel, kind="encoder", device=device)
         return cls(tokenizer, model, device, name)
 
     @property
@@ -179,15 +170,9 @@ class Encoder:
         if single:
             windows += self._tokenize(single, [texts[i] for i in single], None)
         if paired:
-            pair_targets = [self._clip_target(str(targets[i])) for i in paired]
+            pair_targets = [clip_target(self.tokenizer, str(targets[i])) for i in paired]
             windows += self._tokenize(paired, [texts[i] for i in paired], pair_targets)
         return windows
-
-    def _clip_target(self, target: str) -> str:
-        ids = self.tokenizer(target, add_special_tokens=False)["input_ids"]
-        if len(ids) <= MAX_TARGET_TOKENS:
-            return target
-        return str(self.tokenizer.decode(ids[:MAX_TARGET_TOKENS]))
 
     def _tokenize(self, indices: list[int], texts: list[str], targets: list[str] | None) -> list[Window]:
         # An empty comment still gets one window, so every input has a vector.

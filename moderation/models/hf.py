@@ -21,10 +21,10 @@ import numpy as np
 
 from moderation.errors import ModelError
 from moderation.models.backends import BackendOutput
-from moderation.models.encoder import MAX_TARGET_TOKENS, WINDOW_STRIDE, Progress
+from moderation.models.encoder import WINDOW_STRIDE, Progress
 from moderation.models.heads import softmax
 from moderation.models.label_map import attribute_columns, label_matrix
-from moderation.models.windows import Window, model_inputs
+from moderation.models.windows import Window, clip_target, load_offline, model_inputs
 
 #: Longest window: the position limit of BERT-size models.
 MAX_WINDOW_TOKENS = 512
@@ -57,23 +57,15 @@ class Classifier:
     @classmethod
     def load(cls, checkpoint: str | Path, *, device: str = "cpu", window_tokens: int | None = None) -> Classifier:
         """Load from a folder or a cached hub id; a checkpoint that is not local is a ModelError."""
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoModelForSequenceClassification
 
         source = str(checkpoint)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-            model = AutoModelForSequenceClassification.from_pretrained(source, local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot load checkpoint {source!r} offline: {exc}") from exc
-        if not getattr(tokenizer, "is_fast", False):
-            raise ModelError(f"checkpoint {source!r} needs a fast (Rust) tokenizer for windowing")
-        model.eval().to(device)
+        tokenizer, model = load_offline(source, AutoModelForSequenceClassification, kind="checkpoint", device=device)
         return cls(tokenizer, model, device, source, window_tokens)
 
-    def clip(self, text: str, max_tokens: int = MAX_TARGET_TOKENS) -> str:
-        """A target cut to ``max_tokens``, so it never crowds the comment out of a window."""
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        return text if len(ids) <= max_tokens else str(self.tokenizer.decode(ids[:max_tokens]))
+    def clip(self, text: str) -> str:
+        """A target cut so it never crowds the comment out of a window."""
+        return clip_target(self.tokenizer, text)
 
     def windows(
         self, indices: Sequence[int], firsts: Sequence[str], seconds: Sequence[str] | None, *, overflow: bool
