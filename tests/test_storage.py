@@ -107,3 +107,23 @@ def test_comment_times_keep_their_instant_across_the_store(engine: Engine) -> No
         stored = repository.load_thread(session, article_id)
     assert stored is not None
     assert stored.comments[0].published == datetime(2023, 12, 18, 7, 15, tzinfo=timezone.utc)
+
+
+def test_replies_and_replies_to_excluded_comments_round_trip(engine: Engine) -> None:
+    from moderation import Article, Comment
+    from moderation.thread import ExcludedItem
+
+    thread = Thread(
+        article=Article(title="Export", url="https://example.org/export"),
+        comments=[
+            Comment(id="1", text="top", position=0),
+            Comment(id="2", parent="1", parent_source_id="1", text="reply", position=1),
+            Comment(id="4", parent=None, parent_source_id="3", text="answers a deleted one", position=2),
+        ],
+        excluded=[ExcludedItem(source_id="3", kind="deleted", reason="isDeleted=true")],
+        source_format="disqus",
+    )
+    with transaction(engine) as session:
+        article_id = repository.save_thread(session, thread).id
+    with transaction(engine) as session:
+        assert repository.load_thread(session, article_id) == thread

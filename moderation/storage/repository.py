@@ -50,8 +50,8 @@ def save_thread(session: Session, thread: Thread) -> ArticleRow:
         if crow is None:
             crow = CommentRow(article_id=row.id, source_id=comment.id)
             session.add(crow)
-        crow.parent_source_id = comment.parent
-        crow.orphan_parent_id = comment.parent_source_id
+        crow.parent = comment.parent
+        crow.parent_source_id = comment.parent_source_id
         crow.author = comment.author
         crow.published = comment.published
         crow.published_raw = comment.published_raw
@@ -117,8 +117,8 @@ def load_thread(session: Session, article_id: int) -> Thread | None:
     comments = [
         Comment(
             id=c.source_id,
-            parent=c.parent_source_id,
-            parent_source_id=c.orphan_parent_id,
+            parent=c.parent,
+            parent_source_id=c.parent_source_id,
             author=c.author,
             published=c.published,
             published_raw=c.published_raw,

@@ -79,8 +79,10 @@ class CommentRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     source_id: Mapped[str] = mapped_column(String(256), doc="the source's id, else a stable hash")
-    parent_source_id: Mapped[str | None] = mapped_column(String(256), doc="parent comment's source_id")
-    orphan_parent_id: Mapped[str | None] = mapped_column(String(256), doc="source id of an excluded parent")
+    parent: Mapped[str | None] = mapped_column(String(256), doc="source_id of the parent comment in this thread")
+    parent_source_id: Mapped[str | None] = mapped_column(
+        String(256), doc="the source's id of the parent, kept when that parent was excluded"
+    )
     author: Mapped[str | None] = mapped_column(Text)
     published: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_raw: Mapped[str | None] = mapped_column(Text)
