@@ -16,20 +16,18 @@ import argparse
 import csv
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 
 from moderation.errors import ModerationError
 from moderation.extraction import Source, extract_all
+from moderation.extraction.gold import SIMILARITY, match_texts, normalise
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PAGES = REPO.parent / "shared" / "data" / "pages"
-SIMILARITY = 0.9
 
 
 @dataclass(frozen=True)
@@ -70,44 +68,8 @@ class PageScore:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def normalise(text: str | None) -> str:
-    return re.sub(r"\s+", " ", text or "").strip()
-
-
-def match(gold: list[Item], predicted: list[Item]) -> dict[int, int]:
-    """Gold index -> predicted index, one to one: exact texts first, then the most similar pairs."""
-    pairs: dict[int, int] = {}
-    free = {i: normalise(p.text) for i, p in enumerate(predicted)}
-    by_text: dict[str, list[int]] = {}
-    for i, text in free.items():
-        by_text.setdefault(text, []).append(i)
-    for g, item in enumerate(gold):
-        candidates = by_text.get(normalise(item.text))
-        if candidates:
-            pairs[g] = candidates.pop(0)
-    used = set(pairs.values())
-    scored = []
-    for g, item in enumerate(gold):
-        if g in pairs:
-            continue
-        text = normalise(item.text)
-        for i, other in free.items():
-            if i in used:
-                continue
-            matcher = SequenceMatcher(None, text, other, autojunk=False)
-            if matcher.real_quick_ratio() >= SIMILARITY and matcher.quick_ratio() >= SIMILARITY:
-                ratio = matcher.ratio()
-                if ratio >= SIMILARITY:
-                    scored.append((ratio, g, i))
-    for _, g, i in sorted(scored, reverse=True):
-        if g not in pairs and i not in used:
-            pairs[g] = i
-            used.add(i)
-    return pairs
-
-
 def score_page(name: str, gold: list[Item], predicted: list[Item]) -> PageScore:
-    pairs = match(gold, predicted)
+    pairs = match_texts([g.text for g in gold], [p.text for p in predicted])
     page = PageScore(name, len(gold), len(predicted), len(pairs))
     gold_ids = {item.id: g for g, item in enumerate(gold)}
     predicted_ids = {i: item.id for i, item in enumerate(predicted)}

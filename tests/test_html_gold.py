@@ -8,15 +8,13 @@ Matching follows the gold README: one to one, whitespace-normalised texts equal 
 from __future__ import annotations
 
 import csv
-import difflib
 import json
-import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from moderation import Source
+from moderation.extraction.gold import match_texts, normalise
 from moderation.extraction.html import HtmlExtractor
 from moderation.thread import Comment
 from tests.conftest import SHARED_DATA
@@ -41,27 +39,6 @@ def _negative_pages() -> list[str]:
 NEGATIVE_PAGES = _negative_pages()
 
 
-def _norm(text: str | None) -> str:
-    return re.sub(r"\s+", " ", text or "").strip()
-
-
-def _match(predicted: list[Comment], gold: list[dict[str, Any]]) -> dict[int, int]:
-    """Gold index -> predicted index, exact matches first, then the most similar at >= 0.9."""
-    pairs: dict[int, int] = {}
-    free = set(range(len(predicted)))
-    for gi, item in enumerate(gold):
-        exact = next((pi for pi in sorted(free) if _norm(predicted[pi].text) == _norm(item["text"])), None)
-        if exact is None:
-            ratios = {
-                pi: difflib.SequenceMatcher(None, _norm(predicted[pi].text), _norm(item["text"])).ratio() for pi in free
-            }
-            exact = max((pi for pi in ratios if ratios[pi] >= 0.9), key=lambda pi: ratios[pi], default=None)
-        if exact is not None:
-            pairs[gi] = exact
-            free.discard(exact)
-    return pairs
-
-
 def _read(relative: str) -> list[Comment]:
     return HtmlExtractor().threads(Source.from_path(PAGES / relative))[0].comments
 
@@ -72,7 +49,7 @@ def test_gold_page(shared_data: Path, gold_path: Path) -> None:
     gold = json.loads(gold_path.read_text(encoding="utf-8"))
     predicted = _read(gold["file"])
     expected = gold["comments"]
-    pairs = _match(predicted, expected)
+    pairs = match_texts([c["text"] for c in expected], [c.text for c in predicted])
     precision = len(pairs) / len(predicted) if predicted else 0.0
     recall = len(pairs) / len(expected)
     f1 = 2 * precision * recall / (precision + recall) if pairs else 0.0
@@ -81,9 +58,9 @@ def test_gold_page(shared_data: Path, gold_path: Path) -> None:
     for gi, pi in pairs.items():
         want, got = expected[gi], predicted[pi]
         parent = ids.get(want["parent"]) if want["parent"] else None
-        assert (_norm(got.author) or None, _norm(got.published_raw) or None, got.parent) == (
-            _norm(want["author"]) or None,
-            _norm(want["published"]) or None,
+        assert (normalise(got.author) or None, normalise(got.published_raw) or None, got.parent) == (
+            normalise(want["author"]) or None,
+            normalise(want["published"]) or None,
             parent,
         ), f"{gold['file']} {want['id']}"
 
