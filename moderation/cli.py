@@ -269,9 +269,15 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for sampling and the solvers.")] = 0,
     max_train: Annotated[int | None, typer.Option(help="Sample at most this many training items per task.")] = None,
     cache_dir: Annotated[Path | None, typer.Option(help="Cache encoder features here between runs.")] = None,
+    finetune_epochs: Annotated[
+        int, typer.Option(help="Then fine-tune the top encoder layers with every head (0: keep the encoder frozen).")
+    ] = 0,
+    tune_layers: Annotated[int, typer.Option(help="How many top encoder layers fine-tuning trains.")] = 2,
+    items_per_task: Annotated[int, typer.Option(help="Fine-tuning items drawn per task and epoch.")] = 12000,
     device: DeviceOpt = "cpu",
 ) -> None:
-    """Train the heads on frozen encoder features from the shared data, with test figures and model card."""
+    """Train the heads on encoder features from the shared data (optionally fine-tuning the encoder's top
+    layers with them), with test figures and model card."""
     from transformers.utils import logging as hf_logging
 
     from moderation.models.card import write_model_card
@@ -288,10 +294,22 @@ def train(
             model, data_dir, seed=seed, max_train=max_train, cache_dir=cache_dir, log=err.print
         )
         heads.manifest["command"] = command.strip()
-        heads.save(target)
+        if finetune_epochs > 0:
+            from moderation.models.finetune import FinetuneConfig, finetune_and_measure
+
+            config = FinetuneConfig(
+                tune_layers=tune_layers, epochs=finetune_epochs, items_per_task=items_per_task, seed=seed
+            )
+            heads, results = finetune_and_measure(model, heads, data_dir, target, config, log=err.print)
+        else:
+            from moderation.models.heads import ENCODER_WEIGHTS
+
+            # Heads for the frozen encoder must not load beside layers tuned for earlier heads.
+            (target / ENCODER_WEIGHTS).unlink(missing_ok=True)
+            heads.save(target)
         write_model_card(target, heads, results)
     _print_results(results)
-    out.print(f"wrote heads and MODEL_CARD.md to {target}")
+    out.print(f"wrote the model and MODEL_CARD.md to {target}")
 
 
 @app.command()

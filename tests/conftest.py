@@ -156,4 +156,51 @@ def tiny_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             writer.writerow(["post", "topic_str", "label", "seen?"])
             for i in range(n):
                 writer.writerow([stance[i % 3], "war" if i % 2 else "peace", i % 3, 1])
+    for folder in ("abortion", "atheism", "climate", "feminist", "hillary"):
+        for split in ("train", "val", "test"):
+            _write(root / f"tweeteval/stance/{folder}/{split}_text.txt", [stance[i % 3] for i in range(6)])
+            # TweetEval stance: 0 none, 1 against, 2 favor.
+            _write(root / f"tweeteval/stance/{folder}/{split}_labels.txt", [str((1, 2, 0)[i % 3]) for i in range(6)])
+    _write_attribute_data(root)
     return root
+
+
+def _write_attribute_data(root: Path) -> None:
+    """Civil Comments toxic spans (ACL 2022 + SemEval-2021 split files) and Wikipedia CAT-LARGE, tiny."""
+    kinds = {
+        "you stupid idiot": ("Insult", True),
+        "i will kill you": ("Threat", False),
+        "they are awful people": ("Identity based Attack", False),
+        "the terrible food": ("Profane/Obscene", False),
+        "we love the movie": (None, False),
+        "the food is very nice": (None, False),
+    }
+    spans_root = root / "civil_comments_toxic_spans"
+    comments, annotations, spans = (
+        ["comment_id,comment_text"],
+        ["annotation,comment_id,worker,country,all toxic,not toxic"],
+        ["annotation,type,start,end"],
+    )
+    semeval: dict[str, list[str]] = {"trial": ["spans,text"], "test": ["spans,text"]}
+    for i in range(60):
+        text = f"{list(kinds)[i % 6]} {WORDS[i % len(WORDS)]}"
+        kind, whole = kinds[list(kinds)[i % 6]]
+        comments.append(f"{i},{text}")
+        for rater in range(3):
+            annotation = i * 3 + rater
+            annotations.append(f"{annotation},{i},{rater},USA,{whole},{kind is None}")
+            if kind is not None:
+                spans.append(f"{annotation},{kind},0,4")
+        if i % 10 in (8, 9):
+            semeval["trial" if i % 10 == 8 else "test"].append(f'"[0, 1, 2]",{text}')
+    _write(spans_root / "acl2022/comments.csv", comments)
+    _write(spans_root / "acl2022/annotations.csv", annotations)
+    _write(spans_root / "acl2022/spans.csv", spans)
+    for name, lines in semeval.items():
+        _write(spans_root / f"semeval2021/tsd_{name}.csv", lines)
+    wiki = root / "wikipedia_toxicity_in_context"
+    rows = ["id,text,parent,label,api"] + [
+        f"{i},{'you stupid idiot' if i % 5 == 0 else 'we support peace'},,{int(i % 5 == 0)},0.5" for i in range(60)
+    ]
+    _write(wiki / "cat_large_gc_in_context.csv", rows)
+    _write(wiki / "cat_large_gn_out_of_context.csv", rows[:1] + [r.replace(",", "0,", 1) for r in rows[1:]])

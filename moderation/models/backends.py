@@ -18,8 +18,8 @@ import numpy as np
 
 from moderation.errors import ModelError
 from moderation.models.encoder import Encoder, PairFeatures, Progress
-from moderation.models.heads import HeadSet
-from moderation.models.labels import TASK_LABELS
+from moderation.models.heads import ENCODER_WEIGHTS, HeadSet
+from moderation.models.labels import ATTRIBUTES, TASK_LABELS
 
 BUNDLED_HEADS = Path(__file__).parent / "bundled"
 
@@ -39,6 +39,8 @@ class BackendOutput:
     #: Per text, each sentence's ``(begin, end, {attribute: probability})``; only from a backend
     #: asked for toxicity that scores sentences (None when it does not).
     spans: list[list[Span]] | None = None
+    #: Attributes among ``attributes`` that no data measures (Perspective's "experimental").
+    experimental: tuple[str, ...] = ()
 
 
 Span = tuple[int, int, dict[str, float]]
@@ -66,7 +68,11 @@ class TaskBackend(Protocol):
 
 
 class EncoderHeadsBackend:
-    """The bundled design: one encoder pass per comment (paired with its target) feeds every linear head."""
+    """The bundled design: one encoder pass per comment (paired with its target) feeds every linear head.
+
+    Heads named after a Perspective attribute (``INSULT``...) answer with the toxicity task; the
+    manifest marks those that no data measures as ``experimental``.
+    """
 
     def __init__(self, encoder: Encoder, heads: HeadSet) -> None:
         for task, head in heads.heads.items():
@@ -75,6 +81,9 @@ class EncoderHeadsBackend:
         self.encoder = encoder
         self.heads = heads
         self.tasks = tuple(task for task in TASK_LABELS if task in heads.heads)
+        self.attribute_heads = {name: head for name, head in heads.heads.items() if name in ATTRIBUTES}
+        specs = heads.manifest.get("heads", {})
+        self.experimental = tuple(name for name in self.attribute_heads if specs.get(name, {}).get("experimental"))
         # Stored scores are keyed by this name: keep it stable for a given set of weights.
         self.name = f"{heads.manifest.get('name', encoder.name)} [{heads.digest}]"
 
@@ -82,8 +91,13 @@ class EncoderHeadsBackend:
     def load(
         cls, name_or_path: str | Path | None = None, *, heads: str | Path | None = None, device: str = "cpu"
     ) -> EncoderHeadsBackend:
-        """An encoder (default: the bundled one) with its heads (default: the bundled ones)."""
-        return cls(Encoder.load(name_or_path, device=device), HeadSet.load(heads or BUNDLED_HEADS))
+        """An encoder (default: the bundled one) with its heads (default: the bundled ones), and the
+        encoder layers fine-tuned with those heads when the heads' folder has them."""
+        folder = Path(heads or BUNDLED_HEADS)
+        encoder = Encoder.load(name_or_path, device=device)
+        if (folder / ENCODER_WEIGHTS).exists():
+            encoder.load_weights(folder / ENCODER_WEIGHTS)
+        return cls(encoder, HeadSet.load(folder))
 
     def predict_proba(
         self,
@@ -98,7 +112,13 @@ class EncoderHeadsBackend:
         scored_spans = spans and "toxicity" in tasks
         features = self.encoder.encode(texts, targets, batch_size=batch_size, progress=progress, sentences=scored_spans)
         probabilities = {task: self._proba(task, features) for task in tasks}
-        return BackendOutput(probabilities, spans=self._sentence_spans(features) if scored_spans else None)
+        attributes = self._attributes(features) if "toxicity" in tasks else {}
+        return BackendOutput(
+            probabilities,
+            attributes=attributes,
+            spans=self._sentence_spans(features) if scored_spans else None,
+            experimental=self.experimental if attributes else (),
+        )
 
     def _proba(self, task: str, features: PairFeatures) -> np.ndarray:
         head = self.heads.heads[task]
@@ -106,8 +126,15 @@ class EncoderHeadsBackend:
         order = [head.labels.index(label) for label in TASK_LABELS[task]]
         return head.predict_proba(features)[:, order]
 
+    def _attributes(self, features: PairFeatures) -> dict[str, np.ndarray]:
+        """Each attribute head's probability that its attribute is present."""
+        return {
+            name: head.predict_proba(features)[:, head.labels.index("present")]
+            for name, head in self.attribute_heads.items()
+        }
+
     def _sentence_spans(self, features: PairFeatures) -> list[list[Span]]:
-        """TOXICITY of each sentence, read by the toxicity head from the same pass's sentence vectors."""
+        """Every attribute of each sentence, read by the same heads from the same pass's sentence vectors."""
         n = len(features.comment)
         spans: list[list[Span]] = [[] for _ in range(n)]
         if not len(features.sentence_vectors):
@@ -116,10 +143,10 @@ class EncoderHeadsBackend:
         sentences = PairFeatures(
             features.sentence_vectors, np.zeros_like(features.sentence_vectors), np.zeros(count, bool), np.ones(count)
         )
-        toxic = self._proba("toxicity", sentences)[:, -1]
+        scores = {"TOXICITY": self._proba("toxicity", sentences)[:, -1], **self._attributes(sentences)}
         row = 0
         for i, offsets in enumerate(features.sentences):
             for begin, end in offsets:
-                spans[i].append((begin, end, {"TOXICITY": round(float(toxic[row]), 6)}))
+                spans[i].append((begin, end, {name: round(float(values[row]), 6) for name, values in scores.items()}))
                 row += 1
         return spans

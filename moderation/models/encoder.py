@@ -115,6 +115,20 @@ class Encoder:
         tokenizer, model = load_offline(source, AutoModel, kind="encoder", device=device)
         return cls(tokenizer, model, device, name)
 
+    def load_weights(self, path: Path) -> None:
+        """Overwrite some of the model's weights (fine-tuned layers saved as safetensors)."""
+        from safetensors.torch import load_file
+
+        try:
+            state = load_file(str(path))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot read encoder weights {path}: {exc}") from exc
+        own = self.model.state_dict()
+        unknown = sorted(key for key in state if key not in own or own[key].shape != state[key].shape)
+        if unknown:
+            raise ModelError(f"{path} does not fit {self.name}: {', '.join(unknown[:3])} ...")
+        self.model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
+
     @property
     def hidden_size(self) -> int:
         return int(self.model.config.hidden_size)

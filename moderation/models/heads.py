@@ -20,6 +20,8 @@ from moderation.models.encoder import PairFeatures
 
 MANIFEST = "heads.json"
 WEIGHTS = "heads.safetensors"
+#: Fine-tuned encoder layers saved beside the heads (absent for heads over a frozen encoder).
+ENCODER_WEIGHTS = "encoder.safetensors"
 FEATURE_KINDS = ("comment", "pair")
 
 

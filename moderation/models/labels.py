@@ -10,3 +10,6 @@ TASK_LABELS: dict[str, tuple[str, ...]] = {
 
 # Perspective's attribute name for each binary head's positive class.
 PERSPECTIVE_ATTRIBUTE = {"toxicity": "TOXICITY"}
+
+#: Perspective's production attributes that our models answer, in a fixed order.
+ATTRIBUTES = ("TOXICITY", "SEVERE_TOXICITY", "INSULT", "PROFANITY", "THREAT", "IDENTITY_ATTACK")

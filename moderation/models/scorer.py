@@ -51,6 +51,10 @@ class CommentScores(BaseModel):
     spans: list[SpanScore] = Field(
         default_factory=list, description="Per-sentence attribute scores, where the backend computes them."
     )
+    experimental: list[str] = Field(
+        default_factory=list,
+        description="Attributes in ``attributes`` that no test data measures (Perspective's experimental).",
+    )
 
 
 def _label_scores(labels: Sequence[str], row: np.ndarray) -> LabelScores:
@@ -127,18 +131,20 @@ class Scorer:
             return []
         probabilities: dict[str, np.ndarray] = {}
         extra: dict[str, np.ndarray] = {}
+        experimental: list[str] = []
         sentence_scores: list[list[SpanScore]] = [[] for _ in texts]
         for backend, tasks in self._assignments():
             output = backend.predict_proba(texts, targets, tasks, batch_size=batch_size, progress=progress, spans=spans)
             probabilities.update({task: output.probabilities[task] for task in tasks})
             extra.update(output.attributes)
+            experimental += output.experimental
             if output.spans is not None:
                 sentence_scores = [[SpanScore(begin=b, end=e, attributes=a) for b, e, a in row] for row in output.spans]
         # A binary head's positive class is its Perspective attribute, whichever backend answered it.
         attributes = {attribute: probabilities[task][:, -1] for task, attribute in PERSPECTIVE_ATTRIBUTE.items()}
         attributes.update({name: values for name, values in extra.items() if name not in attributes})
         return [
-            self._comment_scores(i, probabilities, attributes, bool(targets[i]), sentence_scores[i])
+            self._comment_scores(i, probabilities, attributes, bool(targets[i]), sentence_scores[i], experimental)
             for i in range(len(texts))
         ]
 
@@ -156,6 +162,7 @@ class Scorer:
         attributes: Mapping[str, np.ndarray],
         has_target: bool,
         spans: list[SpanScore],
+        experimental: list[str],
     ) -> CommentScores:
         def scores(task: str) -> LabelScores:
             return _label_scores(TASK_LABELS[task], probabilities[task][i])
@@ -166,4 +173,5 @@ class Scorer:
             toxicity=scores("toxicity"),
             attributes={name: round(float(values[i]), 6) for name, values in attributes.items()},
             spans=spans,
+            experimental=[name for name in experimental if name in attributes],
         )

@@ -26,8 +26,9 @@ from moderation.models.heads import HeadSet, LinearHead, feature_matrix, softmax
 from moderation.models.labels import TASK_LABELS
 from moderation.models.metrics import expected_calibration_error
 
-#: What each head reads: stance needs the target, the others only the comment.
-HEAD_FEATURES = {"sentiment": "comment", "stance": "pair", "toxicity": "comment"}
+#: What each class head reads: stance needs the target, sentiment only the comment. Toxicity and
+#: the other Perspective attributes are trained from rater fractions (``attribute_training``).
+HEAD_FEATURES = {"sentiment": "comment", "stance": "pair"}
 C_GRID = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 CLASS_WEIGHTS: tuple[str | None, ...] = (None, "balanced")
 
@@ -208,4 +209,21 @@ def train_heads(
                 ),
             },
         }
+    from moderation.models.attribute_training import train_attribute_heads
+
+    attribute_heads, attribute_manifest = train_attribute_heads(cache, data_dir, seed=seed, log=log)
+    heads.update(attribute_heads)
+    manifest["heads"].update(attribute_manifest)
+    # The toxicity task's own figure: TweetEval offensive test, TOXICITY >= 0.5 read as offensive.
+    test = load_task("toxicity", "test", data_dir)
+    test_proba = heads["toxicity"].predict_proba(cache.features(test))
+    majority = int(np.bincount(load_task("toxicity", "train", data_dir).labels).argmax())
+    result = score_predictions("toxicity", test.source, test.labels, test_proba.argmax(axis=1), majority)
+    results.append(result)
+    manifest["heads"]["toxicity"]["calibration"]["test_ece"] = round(
+        expected_calibration_error(test_proba, test.labels), 4
+    )
+    manifest["heads"]["toxicity"]["task_test"] = {
+        k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.as_dict().items()
+    }
     return HeadSet(heads, manifest), results

@@ -1,0 +1,453 @@
+"""Multi-task fine-tuning: the encoder's top layers and every head trained together.
+
+Why the top layers: on a 2-core CPU a full fine-tune of MiniLM runs about 20 comments a second.
+The frozen bottom layers' outputs are computed once and cached, so each epoch runs only the top
+``tune_layers`` layers; on a GPU ``tune_layers`` can be the whole encoder with the same code.
+The heads start from the frozen-feature heads of the same run (so step 0 is the frozen model),
+batches hold one task each, the tasks take turns, and the label smoothing, layer-wise learning
+rates and random targets below are what the model card's table of attempts measures. The
+result is the tuned layers (fp16 safetensors, a few MB) beside the heads, calibrated afterwards
+by temperature on each head's validation split.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+from torch import nn
+
+from moderation.models.attribute_data import WIKIPEDIA, AttributeSplit, load_attribute_data
+from moderation.models.attribute_training import fit_binary_temperature
+from moderation.models.data import STANCE_TARGETS, load_benchmark, load_task
+from moderation.models.encoder import BUNDLED_NAME, Encoder
+from moderation.models.evaluation import TaskResult
+from moderation.models.heads import ENCODER_WEIGHTS, HeadSet, LinearHead
+from moderation.models.labels import ATTRIBUTES, TASK_LABELS
+from moderation.models.training import fit_temperature, seed_everything
+from moderation.models.windows import clip_target
+
+Log = Callable[[str], object]
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    tune_layers: int = 2
+    epochs: int = 2
+    items_per_task: int = 12000  # drawn afresh for each task every epoch
+    batch_size: int = 32
+    max_tokens: int = 128
+    lr: float = 5e-5  # the top layer's; each layer below gets ``layer_decay`` times the one above
+    layer_decay: float = 0.8
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    label_smoothing: float = 0.1
+    random_target: float = 0.5  # share of target-less items paired with a random topic
+    seed: int = 0
+
+
+@dataclass
+class _Cached:
+    """One item after the frozen layers: its states and which tokens are comment (0) or target (1)."""
+
+    states: np.ndarray  # (length, hidden) float16
+    sequence: np.ndarray  # (length,) int8: 0 comment, 1 target, -1 special
+
+
+@dataclass
+class _TaskData:
+    name: str  # "sentiment", "stance" or "attributes"
+    items: list[_Cached]
+    labels: np.ndarray  # (n,) class ids, or (n, len(ATTRIBUTES)) rater fractions with NaN
+
+
+class _Trunk(nn.Module):
+    """The tuned top layers plus mean pooling over comment and target tokens."""
+
+    def __init__(self, layers: nn.ModuleList) -> None:
+        super().__init__()
+        self.layers = layers
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor, sequence: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        additive = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        for layer in self.layers:
+            out = layer(states, attention_mask=additive)
+            states = out[0] if isinstance(out, tuple) else out
+        return _pool(states, sequence == 0), _pool(states, sequence == 1)
+
+
+def _encoder_layers(encoder: Encoder) -> nn.ModuleList:
+    """The transformer blocks of a BERT-like encoder (MiniLM, BERT, RoBERTa all name them so)."""
+    model: Any = encoder.model
+    return cast(nn.ModuleList, model.encoder.layer)
+
+
+def _pool(states: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
+    weights = members.float().unsqueeze(-1)
+    return (states * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    return x / x.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+
+
+def _features(kind: str, comment: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """What ``heads.feature_matrix`` gives the same head at inference."""
+    c = _unit(comment)
+    if kind == "comment":
+        return c
+    t = _unit(target)
+    return torch.cat([c, t, c * t], dim=-1)
+
+
+class _Heads(nn.Module):
+    def __init__(self, heads: dict[str, LinearHead]) -> None:
+        super().__init__()
+        self.kinds = {name: head.features for name, head in heads.items()}
+        self.labels = {name: head.labels for name, head in heads.items()}
+        self.linear = nn.ModuleDict()
+        for name, head in heads.items():
+            layer = nn.Linear(head.weight.shape[1], head.weight.shape[0])
+            layer.weight.data = torch.tensor(head.weight, dtype=torch.float32)
+            layer.bias.data = torch.tensor(head.bias, dtype=torch.float32)
+            self.linear[name] = layer
+
+    def logits(self, name: str, comment: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.linear[name](_features(self.kinds[name], comment, target))
+
+    def export(self, temperatures: dict[str, float]) -> dict[str, LinearHead]:
+        return {
+            name: LinearHead(
+                name,
+                self.labels[name],
+                self.kinds[name],
+                linear.weight.detach().numpy().astype(np.float64) / temperatures.get(name, 1.0),
+                linear.bias.detach().numpy().astype(np.float64) / temperatures.get(name, 1.0),
+            )
+            for name, linear in ((n, cast(nn.Linear, m)) for n, m in self.linear.items())
+        }
+
+
+def _attribute_head(attribute: str) -> str:
+    return "toxicity" if attribute == "TOXICITY" else attribute
+
+
+class _Cacher:
+    """Tokenises items as (comment, target) pairs and runs them through the frozen layers once."""
+
+    def __init__(self, encoder: Encoder, config: FinetuneConfig) -> None:
+        self.encoder = encoder
+        self.config = config
+        layers = _encoder_layers(encoder)
+        self.frozen = layers[: len(layers) - config.tune_layers]
+
+    def __call__(self, texts: Sequence[str], targets: Sequence[str | None]) -> list[_Cached]:
+        tokenizer = self.encoder.tokenizer
+        rows: list[tuple[list[int], list[int], list[int | None]]] = []
+        for text, target in zip(texts, targets, strict=True):
+            pair = clip_target(tokenizer, target) if target else None
+            enc = tokenizer(
+                text if text.strip() else ".",
+                pair,
+                truncation="only_first" if pair else True,
+                max_length=self.config.max_tokens,
+            )
+            rows.append((enc["input_ids"], enc["token_type_ids"], enc.sequence_ids()))
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
+        cached: list[_Cached | None] = [None] * len(rows)
+        model: Any = self.encoder.model
+        for start in range(0, len(order), 64):
+            batch = order[start : start + 64]
+            length = max(len(rows[i][0]) for i in batch)
+            ids = torch.zeros((len(batch), length), dtype=torch.long)
+            types = torch.zeros_like(ids)
+            mask = torch.zeros_like(ids)
+            for r, i in enumerate(batch):
+                n = len(rows[i][0])
+                ids[r, :n], types[r, :n], mask[r, :n] = torch.tensor(rows[i][0]), torch.tensor(rows[i][1]), 1
+            with torch.inference_mode():
+                states = model.embeddings(input_ids=ids, token_type_ids=types)
+                additive = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+                for layer in self.frozen:
+                    out = layer(states, attention_mask=additive)
+                    states = out[0] if isinstance(out, tuple) else out
+            for r, i in enumerate(batch):
+                n = len(rows[i][0])
+                sequence = np.array([-1 if s is None else s for s in rows[i][2]], dtype=np.int8)
+                cached[i] = _Cached(states[r, :n].numpy().astype(np.float16), sequence)
+        return [c for c in cached if c is not None]
+
+
+def _random_targets(n: int, share: float, rng: np.random.Generator, pool: Sequence[str]) -> list[str | None]:
+    return [str(pool[int(rng.integers(len(pool)))]) if rng.random() < share else None for _ in range(n)]
+
+
+def _collate(items: list[_Cached]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    length = max(len(c.sequence) for c in items)
+    hidden = items[0].states.shape[1]
+    states = torch.zeros((len(items), length, hidden))
+    mask = torch.zeros((len(items), length), dtype=torch.long)
+    sequence = torch.full((len(items), length), -1, dtype=torch.long)
+    for r, c in enumerate(items):
+        n = len(c.sequence)
+        states[r, :n] = torch.from_numpy(c.states.astype(np.float32))
+        mask[r, :n] = 1
+        sequence[r, :n] = torch.from_numpy(c.sequence.astype(np.int64))
+    return states, mask, sequence
+
+
+class Finetuner:
+    """Fits the top layers and the heads on every task at once; ``fit`` returns ``self``."""
+
+    def __init__(self, encoder: Encoder, heads: HeadSet, config: FinetuneConfig, log: Log = print) -> None:
+        self.encoder = encoder
+        self.config = config
+        self.log = log
+        layers = _encoder_layers(encoder)
+        self.first_tuned = len(layers) - config.tune_layers
+        self.trunk = _Trunk(nn.ModuleList(layers[self.first_tuned :]))
+        self.heads = _Heads(heads.heads)
+        self.manifest = dict(heads.manifest)
+
+    def fit(self, train: list[_TaskData], validation: list[_TaskData]) -> Finetuner:
+        config = self.config
+        seed_everything(config.seed)
+        rng = np.random.default_rng(config.seed)
+        groups: list[dict[str, Any]] = [
+            {"params": list(self.heads.parameters()), "lr": config.head_lr, "weight_decay": 0.0}
+        ]
+        for depth, layer in enumerate(reversed(self.trunk.layers)):
+            groups.append({"params": list(layer.parameters()), "lr": config.lr * config.layer_decay**depth})
+        parameters = [p for group in groups for p in group["params"]]
+        optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
+        steps_per_epoch = sum(math.ceil(min(len(t.items), config.items_per_task) / config.batch_size) for t in train)
+        total = steps_per_epoch * config.epochs
+        warmup = max(1, total // 20)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
+        )
+        self.history_: list[dict[str, Any]] = [{"epoch": 0, **self.validate(validation)}]
+        self.log(f"finetune: epoch 0 validation {self.history_[-1]}")
+        for epoch in range(1, config.epochs + 1):
+            self.trunk.train()
+            batches = self._batches(train, rng)
+            running = 0.0
+            for step, (task, items, labels) in enumerate(batches, 1):
+                loss = self._loss(task, items, labels)
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+                optimizer.step()
+                schedule.step()
+                running += float(loss.detach())
+                if step % 100 == 0:
+                    self.log(f"finetune: epoch {epoch} step {step}/{len(batches)} loss {running / 100:.4f}")
+                    running = 0.0
+            self.history_.append({"epoch": epoch, **self.validate(validation)})
+            self.log(f"finetune: epoch {epoch} validation {self.history_[-1]}")
+        self.temperatures_ = self._temperatures(validation)
+        return self
+
+    def _batches(self, train: list[_TaskData], rng: np.random.Generator) -> list[tuple[str, list[_Cached], Any]]:
+        """Each task's draw for this epoch in length-sorted batches (little padding), then all shuffled."""
+        batches: list[tuple[str, list[_Cached], Any]] = []
+        size = self.config.batch_size
+        for task in train:
+            draw = rng.permutation(len(task.items))[: self.config.items_per_task]
+            draw = draw[np.argsort([len(task.items[i].sequence) for i in draw], kind="stable")]
+            for start in range(0, len(draw), size):
+                chosen = draw[start : start + size]
+                batches.append((task.name, [task.items[i] for i in chosen], task.labels[chosen]))
+        order = rng.permutation(len(batches))
+        return [batches[i] for i in order]
+
+    def _pooled(self, items: list[_Cached]) -> tuple[torch.Tensor, torch.Tensor]:
+        states, mask, sequence = _collate(items)
+        comment, target = self.trunk(states, mask, sequence)
+        return comment, target
+
+    def _loss(self, task: str, items: list[_Cached], labels: np.ndarray) -> torch.Tensor:
+        comment, target = self._pooled(items)
+        smoothing = self.config.label_smoothing
+        if task != "attributes":
+            logits = self.heads.logits(task, comment, target)
+            gold = torch.as_tensor(labels, dtype=torch.long)
+            return nn.functional.cross_entropy(logits, gold, label_smoothing=smoothing)
+        losses = []
+        fractions = torch.as_tensor(labels, dtype=torch.float32)
+        for column, attribute in enumerate(ATTRIBUTES):
+            known = ~torch.isnan(fractions[:, column])
+            if not known.any():
+                continue
+            logits = self.heads.logits(_attribute_head(attribute), comment[known], target[known])
+            share = fractions[known, column]
+            losses.append(-(torch.stack([1 - share, share], 1) * logits.log_softmax(-1)).sum(-1).mean())
+        return torch.stack(losses).mean()
+
+    def _logits(self, data: _TaskData) -> dict[str, np.ndarray]:
+        """Every head's logits over one validation task (no gradients)."""
+        self.trunk.eval()
+        names = [_attribute_head(a) for a in ATTRIBUTES] if data.name == "attributes" else [data.name]
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        with torch.inference_mode():
+            for start in range(0, len(data.items), 64):
+                comment, target = self._pooled(data.items[start : start + 64])
+                for name in names:
+                    parts[name].append(self.heads.logits(name, comment, target).numpy())
+        return {name: np.concatenate(chunks) for name, chunks in parts.items()}
+
+    def validate(self, validation: list[_TaskData]) -> dict[str, float]:
+        from moderation.models.metrics import macro_f1, macro_recall
+
+        figures: dict[str, float] = {}
+        for data in validation:
+            logits = self._logits(data)
+            if data.name == "sentiment":
+                figures["sentiment macro_recall"] = round(macro_recall(data.labels, logits["sentiment"].argmax(1)), 4)
+            elif data.name == "stance":
+                figures["stance macro_f1"] = round(macro_f1(data.labels, logits["stance"].argmax(1)), 4)
+            else:
+                toxic = data.labels[:, 0]
+                figures["toxicity macro_f1"] = round(macro_f1(toxic >= 0.5, logits["toxicity"].argmax(1) == 1), 4)
+        return figures
+
+    def _temperatures(self, validation: list[_TaskData]) -> dict[str, float]:
+        temperatures: dict[str, float] = {}
+        for data in validation:
+            logits = self._logits(data)
+            if data.name != "attributes":
+                temperatures[data.name] = fit_temperature(logits[data.name], data.labels)
+                continue
+            for column, attribute in enumerate(ATTRIBUTES):
+                known = ~np.isnan(data.labels[:, column])
+                margin = np.diff(logits[_attribute_head(attribute)][known], axis=1)[:, 0]
+                temperatures[_attribute_head(attribute)] = fit_binary_temperature(margin, data.labels[known, column])
+        return temperatures
+
+    def save(self, folder: Path) -> HeadSet:
+        """The tuned layers (fp16) beside the heads, temperatures folded in."""
+        from safetensors.torch import save_file
+
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {
+            f"encoder.layer.{self.first_tuned + i}.{key}": value.detach().to(torch.float16).contiguous()
+            for i, layer in enumerate(self.trunk.layers)
+            for key, value in layer.state_dict().items()
+        }
+        save_file(state, str(folder / ENCODER_WEIGHTS))
+        manifest = {
+            **self.manifest,
+            "name": f"{self.encoder.name} (top {self.config.tune_layers} layers fine-tuned) + heads",
+            "encoder_weights": ENCODER_WEIGHTS,
+            "finetune": {**asdict(self.config), "history": self.history_},
+        }
+        heads = HeadSet(self.heads.export(self.temperatures_), manifest)
+        for name, value in self.temperatures_.items():
+            manifest["heads"].setdefault(name, {}).setdefault("calibration", {})["finetuned_temperature"] = round(
+                value, 4
+            )
+        heads.save(folder)
+        return heads
+
+
+def _task_data(
+    cacher: _Cacher, split: str, data_dir: Path, config: FinetuneConfig, rng: np.random.Generator, log: Log
+) -> list[_TaskData]:
+    """Sentiment, stance (VAST and TweetEval stance) and the attribute sets of one split, cached."""
+    topics = list(load_task("stance", "train", data_dir).targets) + list(STANCE_TARGETS.values())
+    pool = sorted({t for t in topics if t})
+    sentiment = load_task("sentiment", split, data_dir)
+    stance = [load_task("stance", split, data_dir), load_benchmark("tweeteval_stance", split, data_dir)]
+    attributes = load_attribute_data(split, data_dir)
+    if split == "train":
+        sentiment = sentiment.sample(config.items_per_task * config.epochs, seed=config.seed)
+        attributes = _fewer_wikipedia(attributes, config.items_per_task // 3, rng)
+    out = []
+    share = config.random_target if split == "train" else 0.0
+    for name, texts, targets, labels in (
+        ("sentiment", sentiment.texts, _random_targets(len(sentiment), share, rng, pool), sentiment.labels),
+        (
+            "stance",
+            [t for s in stance for t in s.texts],
+            [t for s in stance for t in s.targets],
+            np.concatenate([s.labels for s in stance]),
+        ),
+        ("attributes", attributes.texts, _random_targets(len(attributes), share, rng, pool), attributes.fractions),
+    ):
+        log(f"finetune: running {len(texts):,} {split} {name} items through the frozen layers")
+        out.append(_TaskData(name, cacher(texts, targets), np.asarray(labels)))
+    return out
+
+
+def _fewer_wikipedia(data: AttributeSplit, keep: int, rng: np.random.Generator) -> AttributeSplit:
+    """At most ``keep`` Wikipedia items: 99% of them are civil, and they would crowd the news comments out."""
+    wiki = np.flatnonzero([s == WIKIPEDIA for s in data.sources])
+    drop = rng.permutation(wiki)[keep:]
+    mask = np.ones(len(data), dtype=bool)
+    mask[drop] = False
+    return data.where(mask)
+
+
+def finetune(
+    encoder: Encoder,
+    heads: HeadSet,
+    data_dir: Path,
+    out_dir: Path,
+    config: FinetuneConfig,
+    *,
+    log: Log = print,
+) -> HeadSet:
+    """Fine-tune ``encoder``'s top layers with ``heads`` (the frozen-feature heads) on every task; save both."""
+    rng = np.random.default_rng(config.seed)
+    seed_everything(config.seed)
+    cacher = _Cacher(encoder, config)
+    train = _task_data(cacher, "train", data_dir, config, rng, log)
+    validation = _task_data(cacher, "validation", data_dir, config, rng, log)
+    tuner = Finetuner(encoder, heads, config, log).fit(train, validation)
+    return tuner.save(out_dir)
+
+
+def finetune_and_measure(
+    encoder: Encoder,
+    heads: HeadSet,
+    data_dir: Path,
+    out_dir: Path,
+    config: FinetuneConfig,
+    *,
+    log: Log = print,
+) -> tuple[HeadSet, list[TaskResult]]:
+    """Fine-tune, then measure the saved model through the public ``Scorer`` as inference will run it,
+    and write those test figures into its manifest."""
+    from moderation.models.attribute_training import attribute_figures
+    from moderation.models.evaluation import majority_label, score_predictions
+    from moderation.models.metrics import expected_calibration_error
+    from moderation.models.scorer import Scorer
+
+    tuned = finetune(encoder, heads, data_dir, out_dir, config, log=log)
+    scorer = Scorer.load(encoder.name if encoder.name != BUNDLED_NAME else None, heads=out_dir, device=encoder.device)
+    log("finetune: measuring the saved model on the test splits")
+    specs = tuned.manifest["heads"]
+    results = []
+    for task in ("sentiment", "stance", "toxicity"):
+        data = load_task(task, "test", data_dir)
+        labels = TASK_LABELS[task]
+        heads_out = [getattr(s, task) for s in scorer.predict(data.texts, data.targets, batch_size=64)]
+        proba = np.array([[h.probabilities[label] for label in labels] for h in heads_out])
+        result = score_predictions(task, data.source, data.labels, proba.argmax(axis=1), majority_label(task, data_dir))
+        results.append(result)
+        entry = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.as_dict().items()}
+        specs[task]["task_test" if "attribute" in specs[task] else "test"] = entry
+        specs[task]["calibration"]["test_ece"] = round(expected_calibration_error(proba, data.labels), 4)
+        specs[task]["calibration"]["temperature"] = specs[task]["calibration"].get("finetuned_temperature")
+    attributes = load_attribute_data("test", data_dir)
+    scored = scorer.predict(attributes.texts, batch_size=64)
+    for attribute in ATTRIBUTES:
+        p = np.array([s.attributes[attribute] for s in scored])
+        specs[_attribute_head(attribute)]["test"] = attribute_figures(p, attributes, attribute)
+    tuned.save(out_dir)
+    return tuned, results
