@@ -7,7 +7,8 @@ Hierarchy::
     │   ├── UnknownFormatError             no extractor recognises the source
     │   └── ExtractionError                an extractor recognised it but could not read it
     ├── ModelError                         a model or its heads cannot be loaded or used
-    └── DataError                          training or evaluation data is missing or malformed
+    ├── DataError                          training or evaluation data is missing or malformed
+    └── SchemaError                        the database's schema is not one this build can use
 
 The CLI turns ``InputError`` into exit code 2 and the service into a 4xx answer; anything
 else is a bug or an operator problem and keeps its traceback.
@@ -38,3 +39,7 @@ class ModelError(ModerationError):
 
 class DataError(ModerationError):
     """Training or evaluation data is missing or not in the expected shape."""
+
+
+class SchemaError(ModerationError):
+    """The database's schema is not one this build can use or safely bring up to date."""

@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import gzip
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from moderation.storage import make_engine
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "japantoday_lavrov.txt"
@@ -17,6 +21,40 @@ SHARED_DATA = Path(os.environ.get("MODERATION_DATA_DIR", REPO.parent / "shared" 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+POSTGRES_URL = os.environ.get("MODERATION_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, or a fresh schema on MODERATION_TEST_POSTGRES_URL's server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if not POSTGRES_URL:
+        message = "MODERATION_TEST_POSTGRES_URL is not set (.ci/run starts a PostgreSQL server and sets it)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must test PostgreSQL")
+        pytest.skip(message)
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

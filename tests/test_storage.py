@@ -1,4 +1,10 @@
-"""The store: threads round-trip, re-imports update in place, scores are replaced per model."""
+"""The store, on SQLite and PostgreSQL: threads round-trip, re-imports update in place, scores are replaced
+per model, and the moderation desk's listings filter and page.
+
+Every test taking ``engine`` or ``database_url`` runs once per database. PostgreSQL runs when
+``MODERATION_TEST_POSTGRES_URL`` names a server (``.ci/run`` starts one): each test gets its own schema
+there, dropped afterwards. Without it those runs skip, and fail under ``CI``.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
 
-from moderation import CommentScores, LabelScores, Thread, extract_path
+from moderation import Article, Comment, CommentScores, InputError, LabelScores, Thread, extract_path
 from moderation.storage import make_engine, repository, transaction
-from moderation.storage.tables import ArticleRow, CommentRow, ScoreRow
+from moderation.storage.repository import CommentFilter
+from moderation.storage.tables import ArticleRow, AttributeScoreRow, AuditRow, CommentRow, DecisionRow, ScoreRow
 from tests.conftest import EXAMPLE
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return make_engine(f"sqlite:///{tmp_path / 'store.db'}")
 
 
 def _scores(toxic: float) -> CommentScores:
@@ -91,9 +94,11 @@ def test_a_failed_transaction_stores_nothing(engine: Engine) -> None:
     assert _count(engine, ArticleRow) == 0
 
 
-def test_sqlite_runs_in_wal_mode(engine: Engine) -> None:
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'wal.db'}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
 
 
 def test_comment_times_keep_their_instant_across_the_store(engine: Engine) -> None:
@@ -110,7 +115,6 @@ def test_comment_times_keep_their_instant_across_the_store(engine: Engine) -> No
 
 
 def test_replies_and_replies_to_excluded_comments_round_trip(engine: Engine) -> None:
-    from moderation import Article, Comment
     from moderation.thread import ExcludedItem
 
     thread = Thread(
@@ -127,3 +131,260 @@ def test_replies_and_replies_to_excluded_comments_round_trip(engine: Engine) -> 
         article_id = repository.save_thread(session, thread).id
     with transaction(engine) as session:
         assert repository.load_thread(session, article_id) == thread
+
+
+# --- attribute scores, listings, decisions, the queue and the audit log ---------------------------------------
+
+
+def _label(label: str, labels: tuple[str, ...]) -> LabelScores:
+    return LabelScores(label=label, probabilities={name: 1.0 if name == label else 0.0 for name in labels})
+
+
+def _rich_scores(
+    toxicity: float, insult: float = 0.0, *, stance: str = "neutral", sentiment: str = "neutral"
+) -> CommentScores:
+    return CommentScores(
+        sentiment=_label(sentiment, ("negative", "neutral", "positive")),
+        stance=_label(stance, ("against", "neutral", "favor")),
+        toxicity=LabelScores(label="toxic", probabilities={"not_toxic": 1 - toxicity, "toxic": toxicity}),
+        attributes={"TOXICITY": toxicity, "INSULT": insult},
+    )
+
+
+def _thread(name: str, n: int) -> Thread:
+    return Thread(
+        article=Article(title=f"Story {name}", url=f"https://example.org/{name}"),
+        comments=[Comment(id=f"{name}{i}", text=f"comment {i}", position=i) for i in range(n)],
+        source_format="json",
+    )
+
+
+def _store(session: Session, thread: Thread, scores: list[CommentScores], model: str = "m") -> ArticleRow:
+    article = repository.save_thread(session, thread)
+    repository.save_scores(session, article, thread, scores, model)
+    return article
+
+
+def test_each_attribute_is_stored_as_a_row_and_replaced_with_its_score(engine: Engine) -> None:
+    thread = _thread("a", 1)
+    with transaction(engine) as session:
+        _store(session, thread, [_rich_scores(0.3, 0.6)])
+        _store(session, thread, [_rich_scores(0.1, 0.2)], model="other")
+    with transaction(engine) as session:
+        _store(session, thread, [CommentScores.model_validate({**_rich_scores(0.9).model_dump(), "attributes": {}})])
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(ScoreRow.model, AttributeScoreRow.attribute, AttributeScoreRow.value)
+            .join(ScoreRow, ScoreRow.id == AttributeScoreRow.score_id)
+            .order_by(ScoreRow.model, AttributeScoreRow.attribute)
+        ).all()
+        toxicity = session.scalar(select(ScoreRow.toxicity).where(ScoreRow.model == "m"))
+    # Model m's INSULT is gone with its new scores; TOXICITY comes from the toxicity head when no attribute names it.
+    assert [tuple(row) for row in rows] == [
+        ("m", "TOXICITY", pytest.approx(0.9)),
+        ("other", "INSULT", pytest.approx(0.2)),
+        ("other", "TOXICITY", pytest.approx(0.1)),
+    ]
+    assert toxicity == pytest.approx(0.9)
+
+
+def test_articles_are_listed_newest_first_a_page_at_a_time(engine: Engine) -> None:
+    with transaction(engine) as session:
+        ids = [repository.save_thread(session, _thread(name, 1)).id for name in "abc"]
+    with transaction(engine) as session:
+        first = repository.list_articles(session, limit=2)
+        assert [a.id for a in first.items] == ids[::-1][:2] and first.next_cursor
+        second = repository.list_articles(session, cursor=first.next_cursor, limit=2)
+        assert [a.id for a in second.items] == ids[:1] and second.next_cursor is None
+        assert repository.list_articles(session).items[0].id == ids[-1]
+
+
+def _filtered_thread(engine: Engine) -> tuple[int, list[int]]:
+    """Six comments: toxicity rises with position, stance and sentiment alternate, some decided."""
+    thread = _thread("f", 6)
+    scores = [
+        _rich_scores(
+            i / 10,
+            insult=0.9 if i == 1 else 0.0,
+            stance="against" if i % 2 else "favor",
+            sentiment="negative" if i < 3 else "positive",
+        )
+        for i in range(6)
+    ]
+    with transaction(engine) as session:
+        article = _store(session, thread, scores)
+        rows = sorted(article.comments, key=lambda c: c.position)
+        for row, decision in zip(rows, ["approve", "review", "review", "reject"], strict=False):
+            repository.save_decision(session, row, decision, decided_by=repository.POLICY, policy_digest="p1")
+        return article.id, [row.id for row in rows]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (CommentFilter(), [0, 1, 2, 3, 4, 5]),
+        (CommentFilter(decision="review"), [1, 2]),
+        (CommentFilter(min_scores={"TOXICITY": 0.3}), [3, 4, 5]),
+        (CommentFilter(min_scores={"TOXICITY": 0.1, "INSULT": 0.5}), [1]),
+        (CommentFilter(min_scores={"SEVERE_TOXICITY": 0.0}), []),
+        (CommentFilter(stance="against"), [1, 3, 5]),
+        (CommentFilter(stance="against", sentiment="negative"), [1]),
+        (CommentFilter(decision="review", min_scores={"TOXICITY": 0.2}, sentiment="negative"), [2]),
+        (CommentFilter(stance="against", model="other"), []),
+        (CommentFilter(stance="against", model="m"), [1, 3, 5]),
+        (CommentFilter(min_scores={"TOXICITY": 0.4}, model="m"), [4, 5]),
+    ],
+)
+def test_comments_are_filtered_by_decision_attribute_stance_and_sentiment(
+    engine: Engine, filters: CommentFilter, expected: list[int]
+) -> None:
+    article_id, ids = _filtered_thread(engine)
+    with transaction(engine) as session:
+        page = repository.list_comments(session, article_id, filters)
+    assert [c.id for c in page.items] == [ids[i] for i in expected]
+    assert page.next_cursor is None
+
+
+def test_filtered_comments_page_in_thread_order_with_decisions_and_scores_loaded(engine: Engine) -> None:
+    article_id, ids = _filtered_thread(engine)
+    filters = CommentFilter(min_scores={"TOXICITY": 0.1})
+    seen: list[int] = []
+    cursor: str | None = None
+    with transaction(engine) as session:
+        while True:
+            page = repository.list_comments(session, article_id, filters, cursor=cursor, limit=2)
+            seen += [c.id for c in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        last = page.items[-1]
+    assert seen == ids[1:]
+    assert last.decision is None and [s.model for s in last.scores] == ["m"]
+
+
+def test_decisions_replace_the_earlier_one_and_refuse_unknown_values(engine: Engine) -> None:
+    with transaction(engine) as session:
+        comment = _store(session, _thread("d", 1), [_rich_scores(0.5)]).comments[0]
+        repository.save_decision(
+            session, comment, "review", decided_by="policy", reasons=[{"attribute": "TOXICITY"}], policy_digest="p1"
+        )
+        row = repository.save_decision(session, comment, "reject", decided_by="alice", note="abusive")
+        with pytest.raises(InputError, match="unknown decision"):
+            repository.save_decision(session, comment, "maybe", decided_by="alice")
+    with transaction(engine) as session:
+        [stored] = session.scalars(select(DecisionRow))
+        assert (stored.id, stored.decision, stored.decided_by, stored.note) == (row.id, "reject", "alice", "abusive")
+        assert (stored.reasons, stored.policy_digest) == ([], None)
+        assert stored.decided_at.tzinfo is timezone.utc
+
+
+def test_the_database_refuses_a_decision_outside_the_three(engine: Engine) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with transaction(engine) as session:
+        comment_id = _store(session, _thread("d", 1), [_rich_scores(0.5)]).comments[0].id
+    with pytest.raises(IntegrityError), transaction(engine) as session:
+        session.add(DecisionRow(comment_id=comment_id, decision="maybe", decided_by="x"))
+
+
+def test_the_policy_redecides_its_own_stale_decisions_and_never_a_moderators(engine: Engine) -> None:
+    with transaction(engine) as session:
+        comments = sorted(_store(session, _thread("p", 4), [_rich_scores(0.1)] * 4).comments, key=lambda c: c.id)
+        repository.save_decision(session, comments[0], "approve", decided_by="policy", policy_digest="old")
+        repository.save_decision(session, comments[1], "approve", decided_by="policy", policy_digest="new")
+        repository.save_decision(session, comments[2], "reject", decided_by="alice")
+        ids = [c.id for c in comments]
+    with transaction(engine) as session:
+        assert [c.id for c in repository.comments_to_decide(session, "new")] == [ids[0], ids[3]]
+        assert [c.id for c in repository.comments_to_decide(session, "new", after=ids[0])] == [ids[3]]
+        assert [c.id for c in repository.comments_to_decide(session, "new", article_id=ids[0] + 999)] == []
+
+
+def test_the_queue_holds_review_decisions_riskiest_first_a_page_at_a_time(engine: Engine) -> None:
+    # Risk is the highest attribute: comment 1's INSULT (0.9) outranks comment 4's TOXICITY (0.4).
+    article_id, ids = _filtered_thread(engine)
+    with transaction(engine) as session:
+        for i in (4, 5):
+            repository.save_decision(session, session.get_one(CommentRow, ids[i]), "review", decided_by="policy")
+        other = _store(session, _thread("o", 2), [_rich_scores(0.4), _rich_scores(0.95)], model="other")
+        for row in other.comments:
+            repository.save_decision(session, row, "review", decided_by="policy")
+        unscored = repository.save_thread(session, _thread("u", 1)).comments[0]
+        repository.save_decision(session, unscored, "review", decided_by="alice")
+        other_ids = sorted(c.id for c in other.comments)
+    expected = [other_ids[1], ids[1], ids[5], ids[4], other_ids[0], ids[2], unscored.id]
+    with transaction(engine) as session:
+        seen: list[tuple[int, float]] = []
+        cursor: str | None = None
+        while True:
+            page = repository.review_queue(session, cursor=cursor, limit=4)  # the 0.4 tie straddles pages
+            seen += [(item.comment.id, item.risk) for item in page.items]
+            if (cursor := page.next_cursor) is None:
+                break
+        assert [comment_id for comment_id, _ in seen] == expected
+        assert [risk for _, risk in seen] == pytest.approx([0.95, 0.9, 0.5, 0.4, 0.4, 0.2, 0.0])
+        only = repository.review_queue(session, article_id=article_id, model="m")
+        assert [item.comment.id for item in only.items] == [ids[1], ids[5], ids[4], ids[2]]
+        assert only.items[0].comment.article.id == article_id
+        assert only.items[0].comment.decision is not None
+
+
+def test_a_bad_cursor_or_limit_is_the_callers_error(engine: Engine) -> None:
+    with transaction(engine) as session:
+        for _ in range(2):
+            repository.save_thread(session, _thread("c", 1))
+            repository.save_thread(session, _thread("d", 1))
+        articles = repository.list_articles(session, limit=1)
+        assert articles.next_cursor is not None
+        for cursor in ("not a cursor", "W10", articles.next_cursor + "x"):
+            with pytest.raises(InputError, match="invalid cursor"):
+                repository.list_articles(session, cursor=cursor)
+        with pytest.raises(InputError, match="invalid cursor for queue"):
+            repository.review_queue(session, cursor=articles.next_cursor)
+        for limit in (0, 1001):
+            with pytest.raises(InputError, match="limit"):
+                repository.list_audit(session, limit=limit)
+
+
+def test_the_audit_log_appends_lists_newest_first_and_refuses_changes(engine: Engine) -> None:
+    with transaction(engine) as session:
+        for i in range(5):
+            repository.append_audit(
+                session, "comment.decided", actor="policy", subject_type="comment", subject_id=i, payload={"i": i}
+            )
+        repository.append_audit(session, "thread.stored", actor="cli", subject_type="thread", subject_id=1)
+    with transaction(engine) as session:
+        first = repository.list_audit(session, limit=4)
+        assert [row.action for row in first.items] == ["thread.stored"] + ["comment.decided"] * 3
+        rest = repository.list_audit(session, cursor=first.next_cursor, limit=4)
+        assert [row.payload for row in rest.items] == [{"i": 1}, {"i": 0}] and rest.next_cursor is None
+        assert [r.subject_id for r in repository.list_audit(session, subject_type="comment", subject_id=3).items] == [
+            "3"
+        ]
+        assert len(repository.list_audit(session, action="thread.stored").items) == 1
+        row_id = first.items[0].id
+        assert first.items[0].at.tzinfo is timezone.utc
+    for change in ("update", "delete"):
+        with pytest.raises(RuntimeError, match="append-only"), transaction(engine) as session:
+            row = session.get_one(AuditRow, row_id)
+            if change == "update":
+                row.actor = "mallory"
+            else:
+                session.delete(row)
+    with transaction(engine) as session:
+        assert session.get_one(AuditRow, row_id).actor == "cli"
+
+
+def test_deleting_an_article_removes_its_comments_records_but_not_their_audit(engine: Engine) -> None:
+    with transaction(engine) as session:
+        article = _store(session, _thread("x", 2), [_rich_scores(0.5), _rich_scores(0.6)])
+        for row in article.comments:
+            repository.save_decision(session, row, "review", decided_by="policy")
+            repository.append_audit(
+                session, "comment.decided", actor="policy", subject_type="comment", subject_id=row.id
+            )
+        article_id = article.id
+    with transaction(engine) as session:
+        session.execute(delete(ArticleRow).where(ArticleRow.id == article_id))  # the database's cascade
+    assert [_count(engine, t) for t in (CommentRow, ScoreRow, AttributeScoreRow, DecisionRow)] == [0, 0, 0, 0]
+    assert _count(engine, AuditRow) == 2

@@ -1,4 +1,4 @@
-"""Engines and transactions: SQLite file by default, any SQLAlchemy URL (PostgreSQL) by choice."""
+"""Engines and transactions: SQLite file by default (WAL), PostgreSQL (``postgresql+psycopg://``) by choice."""
 
 from __future__ import annotations
 
@@ -9,26 +9,34 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from moderation.storage.tables import Base
-
 DEFAULT_DATABASE_URL = "sqlite:///moderation.db"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL may wait for another connection
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 
 
-def make_engine(url: str = DEFAULT_DATABASE_URL, *, create: bool = True) -> Engine:
-    """An engine for ``url``; creates missing tables unless told not to."""
+def make_engine(url: str = DEFAULT_DATABASE_URL, *, migrate: bool = True) -> Engine:
+    """An engine for ``url`` whose schema is brought to the newest migration unless ``migrate`` is False.
+
+    A new database is created at head; an older one is migrated; one this build cannot migrate
+    safely raises :class:`SchemaError`, changing nothing (``storage/migrations`` says which are which).
+    """
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    if create:
-        Base.metadata.create_all(engine)
+    if migrate:
+        from moderation.storage.migrations import upgrade  # Alembic loads only when a schema is checked
+
+        try:
+            upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
     return engine
 
 

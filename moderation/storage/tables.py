@@ -1,23 +1,48 @@
-"""Typed SQLAlchemy 2 tables: articles, their comments, and each model's scores of a comment."""
+"""Typed SQLAlchemy 2 tables.
+
+Content: ``articles``, their ``comments``, each model's ``scores`` of a comment and those scores'
+``attribute_scores``. Moderation: the current ``decisions``, the append-only ``audit_log`` and
+``api_keys``. The schema is owned by the Alembic migrations in ``storage/migrations``; a test keeps
+them and these classes identical on SQLite and PostgreSQL.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     DateTime,
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
+
+#: What the policy or a moderator decided about a comment (``policy.Action``'s values).
+DecisionValue = Literal["approve", "review", "reject"]
+DECISIONS: tuple[DecisionValue, ...] = get_args(DecisionValue)
+
+#: Constraint names as PostgreSQL picks them by default, so a PostgreSQL database made by ``create_all``
+#: before migrations existed has the names migrated ones have, and migrations can refer to them
+#: (adopting such a SQLite database rebuilds its tables with these names).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ck": "%(table_name)s_%(constraint_name)s_check",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+}
 
 
 def utcnow() -> datetime:
@@ -42,6 +67,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}  # noqa: RUF012 (SQLAlchemy's hook)
 
 
@@ -96,6 +122,9 @@ class CommentRow(Base):
 
     article: Mapped[ArticleRow] = relationship(back_populates="comments")
     scores: Mapped[list[ScoreRow]] = relationship(back_populates="comment", cascade="all, delete-orphan")
+    decision: Mapped[DecisionRow | None] = relationship(
+        back_populates="comment", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class ScoreRow(Base):
@@ -114,3 +143,87 @@ class ScoreRow(Base):
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     comment: Mapped[CommentRow] = relationship(back_populates="scores")
+    attribute_rows: Mapped[list[AttributeScoreRow]] = relationship(
+        back_populates="score", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class AttributeScoreRow(Base):
+    """One Perspective attribute's probability in one score row (``scores.detail["attributes"]``, flattened).
+
+    The API filters comments by "attribute at or above a value" and orders the review queue by a
+    comment's highest attribute. A narrow table keeps both plain, indexed SQL on SQLite and
+    PostgreSQL alike: reading the JSON ``detail`` would need ``json_extract`` on one and ``->>``
+    with casts on the other, and neither can use an ordinary index; a typed column per attribute
+    would need a migration whenever a checkpoint brings another attribute (toxic-bert brings five).
+    ``comment_id`` repeats the score's comment so a filter never joins through ``scores``.
+    """
+
+    __tablename__ = "attribute_scores"
+    __table_args__ = (Index("ix_attribute_scores_comment_id_attribute_value", "comment_id", "attribute", "value"),)
+
+    score_id: Mapped[int] = mapped_column(ForeignKey("scores.id", ondelete="CASCADE"), primary_key=True)
+    attribute: Mapped[str] = mapped_column(String(64), primary_key=True, doc="Perspective name, e.g. TOXICITY")
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    value: Mapped[float] = mapped_column(Float, doc="probability, 0 to 1")
+
+    score: Mapped[ScoreRow] = relationship(back_populates="attribute_rows")
+
+
+class DecisionRow(Base):
+    """The current decision about one comment; deciding again replaces it (the audit log keeps history)."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        CheckConstraint(f"decision IN ({', '.join(repr(d) for d in DECISIONS)})", name="decision"),
+        Index("ix_decisions_decision_comment_id", "decision", "comment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), unique=True)
+    decision: Mapped[str] = mapped_column(String(16), doc="approve, review or reject")
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, doc="why, one object per rule")
+    policy_digest: Mapped[str | None] = mapped_column(String(64), doc="digest of the policy that decided, if any")
+    decided_by: Mapped[str] = mapped_column(String(256), doc='"policy", or the moderator\'s key name')
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    comment: Mapped[CommentRow] = relationship(back_populates="decision")
+
+
+class AuditRow(Base):
+    """One action, appended and never changed: the ORM refuses to update or delete these rows."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject_type_subject_id", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(256), doc='"policy", "cli", or a key name')
+    action: Mapped[str] = mapped_column(String(64), index=True, doc='e.g. "comment.decided"')
+    subject_type: Mapped[str] = mapped_column(String(32), doc='e.g. "comment", "thread", "api_key"')
+    subject_id: Mapped[str] = mapped_column(String(256))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+def _refuse_change(_mapper: Mapper[Any], _connection: object, row: AuditRow) -> None:
+    raise RuntimeError(f"the audit log is append-only (row {row.id})")
+
+
+event.listen(AuditRow, "before_update", _refuse_change)
+event.listen(AuditRow, "before_delete", _refuse_change)
+
+
+class ApiKeyRow(Base):
+    """An API key: the prefix identifies it to humans and to lookups; only the secret's SHA-256 is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), doc="hex SHA-256 of the secret part")
+    scopes: Mapped[list[str]] = mapped_column(default=list, doc='e.g. ["read", "write", "moderate"]')
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,197 @@
+"""The moderation desk's records: decisions, the review queue, the audit log and API keys.
+
+Functions query and flush; the caller owns the transaction. Import them from
+:mod:`moderation.storage.repository`, which re-exports this module's public names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from moderation.errors import InputError
+from moderation.storage.pages import Page, check_limit, decode_cursor, page_of
+from moderation.storage.tables import (
+    DECISIONS,
+    ApiKeyRow,
+    AttributeScoreRow,
+    AuditRow,
+    CommentRow,
+    DecisionRow,
+    ScoreRow,
+    utcnow,
+)
+
+#: ``decided_by`` of decisions the policy made; anything else names a moderator.
+POLICY = "policy"
+
+
+def save_decision(
+    session: Session,
+    comment: CommentRow,
+    decision: str,
+    *,
+    decided_by: str,
+    reasons: Sequence[Mapping[str, Any]] = (),
+    policy_digest: str | None = None,
+    note: str | None = None,
+) -> DecisionRow:
+    """Make ``decision`` the comment's current one, replacing any earlier one."""
+    if decision not in DECISIONS:
+        raise InputError(f"unknown decision {decision!r}; one of {', '.join(DECISIONS)}")
+    row = comment.decision
+    if row is None:
+        row = DecisionRow(comment_id=comment.id)
+        comment.decision = row
+    row.decision = decision
+    row.reasons = [dict(reason) for reason in reasons]
+    row.policy_digest = policy_digest
+    row.decided_by = decided_by
+    row.note = note
+    row.decided_at = utcnow()
+    session.flush()
+    return row
+
+
+def comments_to_decide(
+    session: Session, policy_digest: str, *, article_id: int | None = None, after: int = 0, limit: int = 500
+) -> list[CommentRow]:
+    """Comments the policy ``policy_digest`` should decide, by id after ``after``.
+
+    Those with no decision, and those the policy decided under another digest. A moderator's
+    decision is never among them: a policy change does not overrule a person.
+    """
+    query = (
+        select(CommentRow)
+        .outerjoin(DecisionRow, DecisionRow.comment_id == CommentRow.id)
+        .where(
+            CommentRow.id > after,
+            or_(
+                DecisionRow.id.is_(None),
+                and_(
+                    DecisionRow.decided_by == POLICY,
+                    or_(DecisionRow.policy_digest.is_(None), DecisionRow.policy_digest != policy_digest),
+                ),
+            ),
+        )
+        .order_by(CommentRow.id)
+        .limit(check_limit(limit))
+        .options(selectinload(CommentRow.decision))
+    )
+    if article_id is not None:
+        query = query.where(CommentRow.article_id == article_id)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A comment awaiting review (its article, decision and scores loaded) and its risk."""
+
+    comment: CommentRow
+    risk: float
+
+
+def review_queue(
+    session: Session,
+    *,
+    article_id: int | None = None,
+    model: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[QueueItem]:
+    """Comments whose decision is ``review``, riskiest first, then oldest first.
+
+    A comment's risk is its highest attribute probability (``model``'s scores, else any model's;
+    0 when it has none).
+    """
+    highest = select(func.max(AttributeScoreRow.value)).where(AttributeScoreRow.comment_id == CommentRow.id)
+    if model is not None:
+        highest = highest.join(ScoreRow, ScoreRow.id == AttributeScoreRow.score_id).where(ScoreRow.model == model)
+    risk: ColumnElement[float] = func.coalesce(highest.correlate(CommentRow).scalar_subquery(), 0.0)
+    query = (
+        select(CommentRow, risk)
+        .join(DecisionRow, DecisionRow.comment_id == CommentRow.id)
+        .where(DecisionRow.decision == "review")
+        .order_by(risk.desc(), CommentRow.id)
+        .limit(check_limit(limit) + 1)
+        .options(
+            selectinload(CommentRow.article), selectinload(CommentRow.decision), selectinload(CommentRow.scores)
+        )
+    )
+    if article_id is not None:
+        query = query.where(CommentRow.article_id == article_id)
+    if cursor is not None:
+        last_risk, last_id = decode_cursor("queue", cursor, (float, int))
+        query = query.where(or_(risk < last_risk, and_(risk == last_risk, CommentRow.id > last_id)))
+    items = [QueueItem(comment, float(value)) for comment, value in session.execute(query)]
+    return page_of(items, limit, "queue", lambda item: (item.risk, item.comment.id))
+
+
+def append_audit(
+    session: Session,
+    action: str,
+    *,
+    actor: str,
+    subject_type: str,
+    subject_id: str | int,
+    payload: Mapping[str, Any] | None = None,
+) -> AuditRow:
+    """Append one entry to the audit log (``action`` like ``"comment.decided"``)."""
+    row = AuditRow(
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        payload=dict(payload or {}),
+        at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_audit(
+    session: Session,
+    *,
+    action: str | None = None,
+    subject_type: str | None = None,
+    subject_id: str | int | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[AuditRow]:
+    """Audit entries, newest first, optionally of one action or one subject."""
+    query = select(AuditRow).order_by(AuditRow.id.desc()).limit(check_limit(limit) + 1)
+    if action is not None:
+        query = query.where(AuditRow.action == action)
+    if subject_type is not None:
+        query = query.where(AuditRow.subject_type == subject_type)
+    if subject_id is not None:
+        query = query.where(AuditRow.subject_id == str(subject_id))
+    if cursor is not None:
+        (last_id,) = decode_cursor("audit", cursor, (int,))
+        query = query.where(AuditRow.id < last_id)
+    return page_of(list(session.scalars(query)), limit, "audit", lambda row: (row.id,))
+
+
+def add_api_key(session: Session, *, name: str, prefix: str, secret_hash: str, scopes: Sequence[str]) -> ApiKeyRow:
+    """Store a key (:mod:`moderation.keys` makes the prefix, secret and hash)."""
+    row = ApiKeyRow(name=name, prefix=prefix, secret_hash=secret_hash, scopes=list(scopes), created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_api_key(session: Session, prefix: str) -> ApiKeyRow | None:
+    return session.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == prefix))
+
+
+def list_api_keys(session: Session, *, include_revoked: bool = True) -> list[ApiKeyRow]:
+    """Keys, oldest first."""
+    query = select(ApiKeyRow).order_by(ApiKeyRow.id)
+    if not include_revoked:
+        query = query.where(ApiKeyRow.revoked_at.is_(None))
+    return list(session.scalars(query))
