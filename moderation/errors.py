@@ -5,7 +5,8 @@ Hierarchy::
     ModerationError
     ├── InputError (also ValueError)       the caller's input cannot be used
     │   ├── UnknownFormatError             no extractor recognises the source
-    │   └── ExtractionError                an extractor recognised it but could not read it
+    │   ├── ExtractionError                an extractor recognised it but could not read it
+    │   └── NotFoundError                  the thing asked for (a comment, a thread) does not exist
     ├── ModelError                         a model or its heads cannot be loaded or used
     ├── DataError                          training or evaluation data is missing or malformed
     └── SchemaError                        the database's schema is not one this build can use
@@ -31,6 +32,10 @@ class UnknownFormatError(InputError):
 
 class ExtractionError(InputError):
     """An extractor recognised the source but could not read a thread from it."""
+
+
+class NotFoundError(InputError):
+    """What the caller asked for does not exist (a comment or thread id)."""
 
 
 class ModelError(ModerationError):

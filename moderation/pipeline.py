@@ -6,19 +6,22 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from moderation.decisions import apply_policy
 from moderation.models.encoder import Progress
 from moderation.models.scorer import CommentScores, Scorer
+from moderation.policy import Decision, Policy
 from moderation.storage import repository
 from moderation.thread import Thread
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """A stored thread with its scores, in comment order."""
+    """A stored thread with its scores and the policy's decisions, in comment order."""
 
     article_id: int
     thread: Thread
     scores: list[CommentScores]
+    decisions: list[Decision]
 
 
 def score_thread(
@@ -35,10 +38,36 @@ def score_thread(
 
 
 def analyze(
-    session: Session, scorer: Scorer, thread: Thread, *, batch_size: int = 32, progress: Progress | None = None
+    session: Session,
+    scorer: Scorer,
+    thread: Thread,
+    *,
+    policy: Policy | None = None,
+    actor: str = "operator",
+    batch_size: int = 32,
+    progress: Progress | None = None,
 ) -> Analysis:
-    """Score the thread first, then store it, so a scoring failure stores nothing half-done."""
+    """Score the thread first, then store it with the policy's decisions (the default policy unless
+    given) and an audit entry, so a scoring failure stores nothing half-done."""
+    policy = policy or Policy.default()
     scores = score_thread(scorer, thread, batch_size=batch_size, progress=progress)
     article = repository.save_thread(session, thread)
     repository.save_scores(session, article, thread, scores, scorer.name)
-    return Analysis(article.id, thread, scores)
+    decisions = apply_policy(session, policy, article, thread, scores)
+    repository.append_audit(
+        session,
+        "thread.stored",
+        actor=actor,
+        subject_type="article",
+        subject_id=article.id,
+        payload={
+            "key": article.key,
+            "comments": len(scores),
+            "model": scorer.name,
+            "policy": policy.digest,
+            "decisions": {
+                action: sum(d.action == action for d in decisions) for action in ("approve", "review", "reject")
+            },
+        },
+    )
+    return Analysis(article.id, thread, scores, decisions)

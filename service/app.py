@@ -1,31 +1,115 @@
-"""``create_app``: the FastAPI application. Engines are built here, never at import."""
+"""``create_app``: the FastAPI application. The model and engines are built here, never at import."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moderation import __version__
+from moderation.models.scorer import Scorer
+from moderation.policy import Policy
 from moderation.storage import make_engine
+from service import problems
+from service.batching import MicroBatcher
 from service.config import Settings
+from service.deps import Desk
+from service.metrics import Metrics
+from service.ratelimit import RateLimiter
+from service.routes import comments, coral, moderation, operations, perspective, threads
+
+DESCRIPTION = """Score reader comments (sentiment, stance toward the article, Perspective's toxicity
+attributes), store threads, decide with a policy, and moderate a review queue. Every route but the
+operational ones wants an API key (`moderation keys create`), sent as `Authorization: Bearer <key>`.
+Errors are `application/problem+json`."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class BodyLimit:
+    """Refuse bodies over ``limit`` bytes with 413, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = problems.problem(413, "Request body too large", f"the limit is {self.limit:,} bytes")
+        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _load_scorer(settings: Settings) -> Scorer:
+    return Scorer.from_config(settings.models_config) if settings.models_config else Scorer.load()
+
+
+def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None) -> FastAPI:
+    """The app; ``scorer`` replaces the configured model (tests pass a tiny one)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings.database_url)
+        metrics = Metrics()
+        model = scorer or _load_scorer(settings)
+        batcher = MicroBatcher(
+            lambda texts, targets, spans: model.predict(texts, targets, spans=spans, batch_size=64),
+            wait_s=settings.batch_wait_ms / 1000.0,
+            max_items=settings.batch_max_items,
+            observe=metrics.observe_batch,
+        )
+        policy = Policy.load(settings.policy) if settings.policy else Policy.default()
+        engine = make_engine(settings.database_url)
+        app.state.desk = Desk(
+            settings, engine, model, policy, batcher, RateLimiter(settings.rate_limit_per_minute), metrics
+        )
         yield
-        app.state.engine.dispose()
+        await batcher.close()
+        engine.dispose()
 
-    app = FastAPI(title="Comment moderation desk", version=__version__, lifespan=lifespan)
+    app = FastAPI(title="Comment moderation desk", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    problems.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok", "version": __version__}
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        desk = getattr(request.app.state, "desk", None)
+        if desk is not None:
+            desk.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+            desk.metrics.latency.labels(route).observe(time.perf_counter() - started)
+        return response
 
+    for module in (operations, comments, threads, moderation, perspective, coral):
+        app.include_router(module.router)
     return app

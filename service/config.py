@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from moderation.storage import DEFAULT_DATABASE_URL
 
+#: MODERATION_ variables that belong to the CLI or the tests, not to the service.
+OTHER_VARIABLES = frozenset({"MODERATION_DATA_DIR", "MODERATION_TEST_POSTGRES_URL"})
+
 
 class Settings(BaseSettings):
-    """Safe defaults: a local SQLite file, listening on loopback only."""
+    """Safe defaults: a local SQLite file, loopback only, keys required for everything but health."""
 
     model_config = SettingsConfigDict(env_prefix="MODERATION_", extra="forbid")
 
@@ -19,3 +26,23 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    models_config: Path | None = Field(default=None, description="moderation.toml naming a model per task.")
+    policy: Path | None = Field(default=None, description="Policy TOML; the packaged default when unset.")
+    open_reads: bool = Field(default=False, description="Let reads (threads, comments, reports) through without a key.")
+    max_body_bytes: int = Field(default=20_000_000, description="Largest request body accepted (uploads included).")
+    max_items: int = Field(default=1000, description="Most comments in one scoring request.")
+    max_comment_chars: int = Field(default=20_480, description="Longest comment text accepted (Perspective's 20 KB).")
+    rate_limit_per_minute: int = Field(default=1200, description="Requests per key per minute; 0 turns it off.")
+    batch_wait_ms: float = Field(default=5.0, description="How long a request waits for others to share its pass.")
+    batch_max_items: int = Field(default=256, description="Most comments in one micro-batched forward pass.")
+    coral_signing_secret: str | None = Field(default=None, description="Coral's webhook signing secret, if set.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown_variables(cls, data: Any) -> Any:
+        """A misspelt variable would otherwise be ignored silently (``MODERATION_OPEN_READZ``)."""
+        known = {f"MODERATION_{name.upper()}" for name in cls.model_fields} | OTHER_VARIABLES
+        unknown = sorted(name for name in os.environ if name.startswith("MODERATION_") and name not in known)
+        if unknown:
+            raise ValueError(f"unknown setting {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return data

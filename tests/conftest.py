@@ -242,3 +242,41 @@ def _write_attribute_data(root: Path) -> None:
     ]
     _write(wiki / "cat_large_gc_in_context.csv", rows)
     _write(wiki / "cat_large_gn_out_of_context.csv", rows[:1] + [r.replace(",", "0,", 1) for r in rows[1:]])
+
+
+@pytest.fixture(scope="session")
+def bundled_scorer() -> Any:
+    """The bundled model, loaded once for every service test."""
+    from moderation import Scorer
+
+    return Scorer.load()
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, bundled_scorer: Any) -> Iterator[Callable[..., Any]]:
+    """``make_client(scopes=("read", "write", "moderate"), **settings)`` -> a TestClient on a fresh
+    SQLite database whose requests carry a new key with those scopes (``scopes=None``: no key)."""
+    from fastapi.testclient import TestClient
+
+    from moderation import keys
+    from moderation.storage import transaction
+    from service.app import create_app
+    from service.config import Settings
+
+    clients: list[Any] = []
+
+    def make(scopes: tuple[str, ...] | None = ("read", "write", "moderate"), **settings: Any) -> Any:
+        database = tmp_path / f"service-{len(clients)}.db"
+        app = create_app(Settings(database_url=f"sqlite:///{database}", **settings), scorer=bundled_scorer)
+        client = TestClient(app, raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        if scopes is not None:
+            with transaction(app.state.desk.engine) as session:
+                token = keys.create_key(session, "test", scopes).token
+            client.headers["Authorization"] = f"Bearer {token}"
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

@@ -1,0 +1,70 @@
+"""Errors as RFC 9457 ``application/problem+json``: one handler per error family, no tracebacks."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from moderation.errors import InputError, ModerationError, NotFoundError
+
+PROBLEM = "application/problem+json"
+logger = logging.getLogger("moderation.service")
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra: object) -> JSONResponse:
+    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+class ProblemError(Exception):
+    """Raised by routes and dependencies for a problem answer with a status of their choosing."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None, **extra: object) -> None:
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.extra = status, title, detail, extra
+
+
+def install(app: FastAPI) -> None:
+    """Map every error family to its status; a bug answers 500 with no detail (logged here)."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+        return problem(404, "Not found", str(exc))
+
+    @app.exception_handler(InputError)
+    async def _input(_: Request, exc: InputError) -> JSONResponse:
+        return problem(422, "Unprocessable input", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
+            for error in exc.errors()
+        ]
+        return problem(422, "Invalid request", "the request does not match the schema", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail) if exc.detail else "Error")
+
+    @app.exception_handler(ModerationError)
+    async def _moderation(_: Request, exc: ModerationError) -> JSONResponse:
+        logger.error("moderation error: %s", exc)
+        return problem(503 if "model" in type(exc).__name__.lower() else 500, "Server error")
+
+    @app.exception_handler(Exception)
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return problem(500, "Server error")

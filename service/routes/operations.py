@@ -1,0 +1,36 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from moderation import __version__
+from service.deps import DeskDep
+from service.problems import ProblemError
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/readyz", responses={503: {"description": "The database cannot be reached."}})
+def readyz(desk: DeskDep) -> dict[str, str]:
+    """Readiness: the model is loaded (it loads before the app starts) and the database answers."""
+    try:
+        with desk.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise ProblemError(503, "Not ready", f"database unreachable: {type(exc).__name__}") from exc
+    return {"status": "ready", "model": desk.scorer.name, "policy": desk.policy.digest}
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+def metrics(desk: DeskDep) -> Response:
+    """Prometheus text format: requests, latency, comments scored, micro-batch sizes."""
+    return Response(generate_latest(desk.metrics.registry), media_type=CONTENT_TYPE_LATEST)
