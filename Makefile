@@ -1,4 +1,4 @@
-# make run: score the bundled example end to end.  make test: the whole suite.
+# make run: serve the API with the bundled example thread stored (URLs printed).  make test: the whole suite.
 # Both build .venv from nothing when it is missing (torch's small CPU build first).
 
 PYTHON ?= python3
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/moderation analyze examples/japantoday_lavrov.txt
+	$(BIN)/moderation serve --load examples/japantoday_lavrov.txt --open-reads --demo-key
 
 test: $(STAMP)
 	$(BIN)/ruff check moderation service tests benchmarks
@@ -35,7 +35,7 @@ evaluate: $(STAMP)
 	$(BIN)/moderation evaluate
 
 serve: $(STAMP)
-	$(BIN)/uvicorn --factory service.app:create_app --host 127.0.0.1 --port 8000
+	$(BIN)/moderation serve
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -350,6 +350,17 @@ def _print_results(results: list[Any]) -> None:
     out.print(table)
 
 
+def _register_operator_commands() -> None:
+    from moderation.operator_cli import keys_app, policy_app, serve
+
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(policy_app, name="policy")
+    app.command()(serve)
+
+
+_register_operator_commands()
+
+
 def main() -> None:
     # The edge of the program: nothing here may reach the Hugging Face hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
