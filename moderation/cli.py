@@ -352,10 +352,12 @@ def _print_results(results: list[Any]) -> None:
 
 def _register_operator_commands() -> None:
     from moderation.operator_cli import keys_app, policy_app, serve
+    from moderation.reports.cli import report
 
     app.add_typer(keys_app, name="keys")
     app.add_typer(policy_app, name="policy")
     app.command()(serve)
+    app.command()(report)
 
 
 _register_operator_commands()

@@ -19,7 +19,7 @@ from service.config import Settings
 from service.deps import Desk
 from service.metrics import Metrics
 from service.ratelimit import RateLimiter
-from service.routes import comments, coral, moderation, operations, perspective, threads
+from service.routes import comments, coral, moderation, operations, perspective, reports, threads
 
 DESCRIPTION = """Score reader comments (sentiment, stance toward the article, Perspective's toxicity
 attributes), store threads, decide with a policy, and moderate a review queue. Every route but the
@@ -110,6 +110,6 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
             desk.metrics.latency.labels(route).observe(time.perf_counter() - started)
         return response
 
-    for module in (operations, comments, threads, moderation, perspective, coral):
+    for module in (operations, comments, threads, moderation, reports, perspective, coral):
         app.include_router(module.router)
     return app

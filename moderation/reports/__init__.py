@@ -1,0 +1,1 @@
+"""Aggregate moderation reports (being written)."""
