@@ -1,7 +1,94 @@
-"""Routes of this resource (being written)."""
+"""Coral Talk's external moderation phase: Coral POSTs each new or edited comment, we answer with its status
+and flags (docs/coral.md). Nothing is stored: Coral keeps the comment, its flags and the moderators' decisions."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from moderation import coral
+from moderation.policy import decide
+from service.deps import DeskDep, require
+from service.problems import PROBLEM, ProblemError
+
+router = APIRouter(tags=["coral"])
+_write_key = require("write")
+
+EXAMPLE = {
+    "action": "NEW",
+    "comment": {"body": "Here's a comment!", "parentID": None},
+    "author": {"id": "baf4e943-3594-4fcc-b2ba-3e8de7a76352", "role": "COMMENTER"},
+    "story": {"id": "245b3856-b0a0-4d2f-a6bb-58c71f18d6a6", "url": "http://localhost:1313/posts/a-story-url/"},
+    "site": {"id": "a4bede88-2d2c-4424-bc18-4322a9e285a6"},
+    "tenantID": "19ba5794-7eeb-4d46-a81b-c00c61672501",
+    "tenantDomain": "localhost",
+}
+
+
+async def signed_body(request: Request, desk: DeskDep) -> bytes:
+    """The raw body, once its caller is known: Coral's signature when a signing secret is set, else a write key."""
+    body = await request.body()
+    secret = desk.settings.coral_signing_secret
+    if not secret:
+        await run_in_threadpool(_write_key, request, desk)
+        return body
+    header = request.headers.get(coral.SIGNATURE_HEADER)
+    if not header:
+        raise ProblemError(401, "Coral signature required", f"Coral signs every request in {coral.SIGNATURE_HEADER}")
+    if not coral.signature_matches(secret, body, header):
+        raise ProblemError(401, "Invalid Coral signature", "no signature matches the body under the signing secret")
+    return body
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` written in place, as an OpenAPI request body needs them."""
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str) and reference.startswith("#/$defs/"):
+                return inline(definitions[reference.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        return [inline(value) for value in node] if isinstance(node, list) else node
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
+
+
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM: {}}}
+
+
+@router.post(
+    "/v1/coral/moderate",
+    summary="Coral Talk external moderation phase",
+    response_model=None,
+    responses={
+        200: {"model": coral.ExternalModerationResponse, "description": "Review or reject: Coral's status and flags."},
+        204: {"description": "Approve: no opinion, Coral's own outcome stands."},
+        401: {"description": "No valid Coral signature (or API key, when no signing secret is set).", **_PROBLEM},
+        422: {"description": "Not a Coral external moderation request.", **_PROBLEM},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": _inlined(coral.ExternalModerationRequest.model_json_schema()),
+                    "example": EXAMPLE,
+                }
+            },
+        }
+    },
+)
+async def moderate(desk: DeskDep, body: Annotated[bytes, Depends(signed_body)]) -> Response:
+    """Score the comment, decide with the desk's policy and answer in Coral's terms. Stores nothing."""
+    request = coral.parse_request(body, max_chars=desk.settings.max_comment_chars)
+    [scores] = await desk.score([request.text], [None])  # Coral sends no story title to score stance against
+    answer = coral.respond(decide(desk.policy, request.text, scores.attributes, thread_key=request.thread_key))
+    if answer is None:
+        return Response(status_code=204)
+    return JSONResponse(answer.model_dump(mode="json", exclude_none=True))
