@@ -1,7 +1,97 @@
-"""Routes of this resource (being written)."""
+"""Perspective's ``AnalyzeComment`` for Perspective clients (Coral Talk and others): docs/perspective.md.
+
+Errors on this router come in Google's shape (``{"error": {"code", "message", "status"}}``), not
+problem+json, because Perspective clients read ``error.message``; the route class below translates
+validation, key and rate-limit errors before the app's problem+json handlers see them.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from moderation.perspective import (
+    AnalyzeCommentRequest,
+    AnalyzeCommentResponse,
+    GoogleErrorBody,
+    PerspectiveError,
+    build_response,
+    invalid_payload,
+    validate_request,
+)
+from service.deps import DeskDep, require
+from service.problems import ProblemError
+
+#: Google's own messages for the key errors its clients know; other problems keep their title and detail.
+_KEY_MESSAGES = {
+    "API key required": "The request is missing a valid API key.",
+    "Invalid API key": "API key not valid. Please pass a valid API key.",
+}
+
+
+def _from_problem(exc: ProblemError) -> tuple[PerspectiveError, dict[str, str]]:
+    message = _KEY_MESSAGES.get(exc.title) or (f"{exc.title}: {exc.detail}" if exc.detail else exc.title)
+    retry = exc.extra.get("retry_after")
+    return PerspectiveError(message, code=exc.status), ({"Retry-After": str(retry)} if retry is not None else {})
+
+
+class GoogleErrorRoute(APIRoute):
+    """A route whose client errors answer in Google's error shape."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            headers: dict[str, str] = {}
+            try:
+                return await handler(request)
+            except PerspectiveError as exc:
+                error = exc
+            except RequestValidationError as exc:
+                error = invalid_payload(exc.errors())
+            except ProblemError as exc:
+                error, headers = _from_problem(exc)
+            except StarletteHTTPException as exc:
+                error = PerspectiveError(str(exc.detail), code=exc.status_code)
+            return JSONResponse(error.body(), status_code=error.code, headers=headers)
+
+        return answer
+
+
+router = APIRouter(tags=["perspective"], route_class=GoogleErrorRoute)
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": GoogleErrorBody,
+        "description": "INVALID_ARGUMENT: Perspective's message, e.g. an unknown attribute.",
+    },
+    401: {"model": GoogleErrorBody, "description": "UNAUTHENTICATED: no key, or not a live key."},
+    403: {"model": GoogleErrorBody, "description": "PERMISSION_DENIED: the key lacks the 'write' scope."},
+    413: {"description": "Body over the service's limit (problem+json)", "content": {"application/problem+json": {}}},
+    429: {"model": GoogleErrorBody, "description": "RESOURCE_EXHAUSTED: the key's rate limit; see Retry-After."},
+    "4XX": {"model": GoogleErrorBody, "description": "Any other client error, in Google's error shape."},
+}
+
+
+@router.post(
+    "/v1alpha1/comments:analyze",
+    response_model=AnalyzeCommentResponse,
+    response_model_exclude_none=True,
+    responses=_ERRORS,
+    dependencies=[Depends(require("write"))],
+    summary="Perspective AnalyzeComment",
+)
+async def analyze_comment(body: AnalyzeCommentRequest, desk: DeskDep) -> AnalyzeCommentResponse:
+    """Score one comment with Perspective's request and response shapes (key with 'write' scope, or ``?key=``).
+
+    Nothing is stored, whatever ``doNotStore`` says. See docs/perspective.md for what is supported.
+    """
+    validate_request(body, max_chars=desk.settings.max_comment_chars)
+    [scores] = await desk.score([body.comment.text], [None], spans=body.span_annotations)
+    return build_response(body, scores)
