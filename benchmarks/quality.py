@@ -21,7 +21,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 from moderation import Scorer
-from moderation.models.backends import BUNDLED_HEADS
 from moderation.models.evaluation import evaluate_quality
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,7 +32,10 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="sample at most N test items per benchmark")
     parser.add_argument("--seed", type=int, default=0, help="seed of the --limit sample")
     parser.add_argument(
-        "--baseline-heads", type=Path, default=BUNDLED_HEADS, help="heads folder of the frozen-heads baseline"
+        "--baseline-heads",
+        type=Path,
+        default=REPO / "benchmarks" / "foundation_heads",
+        help="heads folder of the frozen-heads baseline (default: the foundation's, kept in benchmarks/)",
     )
     parser.add_argument("--threshold", type=float, default=0.5, help="TOXICITY at or above this is toxic")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "quality.md")
