@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -49,10 +50,26 @@ def analyze(
 ) -> Analysis:
     """Score the thread first, then store it with the policy's decisions (the default policy unless
     given) and an audit entry, so a scoring failure stores nothing half-done."""
-    policy = policy or Policy.default()
     scores = score_thread(scorer, thread, batch_size=batch_size, progress=progress)
+    return store(session, thread, scores, model=scorer.name, policy=policy, actor=actor)
+
+
+def store(
+    session: Session,
+    thread: Thread,
+    scores: Sequence[CommentScores],
+    *,
+    model: str,
+    policy: Policy | None = None,
+    actor: str = "operator",
+) -> Analysis:
+    """Store a thread already scored (``scores`` in comment order, by the scorer named ``model``) with
+    the policy's decisions and an audit entry: :func:`analyze` without the scoring, for callers that
+    score elsewhere (the service scores through its micro-batcher)."""
+    policy = policy or Policy.default()
+    scores = list(scores)
     article = repository.save_thread(session, thread)
-    repository.save_scores(session, article, thread, scores, scorer.name)
+    repository.save_scores(session, article, thread, scores, model)
     decisions = apply_policy(session, policy, article, thread, scores)
     repository.append_audit(
         session,
@@ -63,7 +80,7 @@ def analyze(
         payload={
             "key": article.key,
             "comments": len(scores),
-            "model": scorer.name,
+            "model": model,
             "policy": policy.digest,
             "decisions": {
                 action: sum(d.action == action for d in decisions) for action in ("approve", "review", "reject")

@@ -52,7 +52,9 @@ def get_session(desk: DeskDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent, so an acknowledged write is
+# durable (FastAPI otherwise runs a yield dependency's exit after the response).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _token(request: Request) -> str | None:

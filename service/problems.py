@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,13 +16,23 @@ PROBLEM = "application/problem+json"
 logger = logging.getLogger("moderation.service")
 
 
-def problem(status: int, title: str, detail: str | None = None, **extra: object) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, object] | None = None,
+) -> JSONResponse:
+    """A problem+json answer; ``extra`` adds members (RFC 9457 allows them), ``retry_after`` also as a header."""
     body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
-    body.update(extra)
-    headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    body.update(extra or {})
+    all_headers = dict(headers or {})
+    if extra and "retry_after" in extra:
+        all_headers["Retry-After"] = str(extra["retry_after"])
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=all_headers or None)
 
 
 class ProblemError(Exception):
@@ -37,7 +48,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, **exc.extra)
+        return problem(exc.status, exc.title, exc.detail, extra=exc.extra)
 
     @app.exception_handler(NotFoundError)
     async def _not_found(_: Request, exc: NotFoundError) -> JSONResponse:
@@ -53,11 +64,12 @@ def install(app: FastAPI) -> None:
             {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
             for error in exc.errors()
         ]
-        return problem(422, "Invalid request", "the request does not match the schema", errors=errors)
+        return problem(422, "Invalid request", "the request does not match the schema", extra={"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail) if exc.detail else "Error")
+        # Keep the exception's headers: a 405 must say which methods are allowed.
+        return problem(exc.status_code, str(exc.detail) if exc.detail else "Error", headers=exc.headers)
 
     @app.exception_handler(ModerationError)
     async def _moderation(_: Request, exc: ModerationError) -> JSONResponse:

@@ -1,7 +1,88 @@
-"""Routes of this resource (being written)."""
+"""Moderation: the review queue, a moderator's decision, the audit log, and re-deciding under the policy."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Path, Query
+
+from moderation.decisions import moderate, redecide
+from moderation.errors import NotFoundError
+from moderation.storage import repository
+from moderation.storage.tables import DECISIONS
+from service.deps import DeskDep, ModerateKey, SessionDep, actor
+from service.schemas import (
+    KEYED,
+    AuditEntry,
+    AuditPage,
+    CommentOut,
+    DecisionIn,
+    PolicyApplied,
+    QueueItemOut,
+    QueuePage,
+    errors,
+)
+
+router = APIRouter(tags=["moderation"])
+
+_MAX_ID = 2**31 - 1  # no client number overflows a database integer
+Cursor = Annotated[
+    str | None, Query(max_length=512, description="`next_cursor` of the previous page; leave out for the first.")
+]
+Limit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
+ThreadFilter = Annotated[int | None, Query(ge=1, le=_MAX_ID, description="Only this thread's comments.")]
+
+
+@router.get("/v1/queue", summary="The review queue", responses=errors(*KEYED))
+def review_queue(
+    session: SessionDep, _: ModerateKey, thread_id: ThreadFilter = None, cursor: Cursor = None, limit: Limit = 50
+) -> QueuePage:
+    """Comments whose current decision is `review`, riskiest first (highest attribute probability),
+    then oldest; each with its thread, scores and the reasons it is here."""
+    page = repository.review_queue(session, article_id=thread_id, cursor=cursor, limit=limit)
+    return QueuePage(
+        items=[QueueItemOut.of(item.comment, item.risk) for item in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.post("/v1/comments/{comment_id}/decision", summary="Decide a comment", responses=errors(400, *KEYED, 404, 413))
+def decide_comment(
+    comment_id: Annotated[int, Path(ge=1, le=_MAX_ID)], body: DecisionIn, session: SessionDep, key: ModerateKey
+) -> CommentOut:
+    """Approve, reject or send back to review, with an optional note. Replaces the current decision (a
+    policy change never overrules it) and appends `comment.decided` to the audit log."""
+    row = moderate(session, comment_id, body.action, actor=actor(key), note=body.note)
+    return CommentOut.from_row(row.comment)
+
+
+@router.get("/v1/audit", summary="The audit log", responses=errors(*KEYED))
+def audit_log(
+    session: SessionDep,
+    _: ModerateKey,
+    action: Annotated[str | None, Query(max_length=64, description='e.g. "comment.decided".')] = None,
+    subject_type: Annotated[str | None, Query(max_length=32, description='"comment", "article", "policy".')] = None,
+    subject_id: Annotated[str | None, Query(max_length=256)] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> AuditPage:
+    """Every action on the desk, newest first: threads stored, decisions, policy runs. Append-only."""
+    page = repository.list_audit(
+        session, action=action, subject_type=subject_type, subject_id=subject_id, cursor=cursor, limit=limit
+    )
+    return AuditPage(items=[AuditEntry.from_row(row) for row in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/v1/policy:apply", summary="Re-decide under the running policy", responses=errors(*KEYED, 404))
+def apply_policy(desk: DeskDep, session: SessionDep, key: ModerateKey, thread_id: ThreadFilter = None) -> PolicyApplied:
+    """Decide stored comments again from their stored scores (no re-scoring) under the policy the server
+    runs: those the policy decided under another policy, and those never decided. A moderator's decision
+    stays. Appends `policy.applied` to the audit log."""
+    if thread_id is not None and repository.get_article(session, thread_id) is None:
+        raise NotFoundError(f"no thread {thread_id}")
+    counts = redecide(session, desk.policy, article_id=thread_id, actor=actor(key))
+    return PolicyApplied(
+        policy=desk.policy.digest,
+        thread_id=thread_id,
+        redecided=counts.total(),
+        decisions={a: counts[a] for a in DECISIONS},
+    )

@@ -1,0 +1,105 @@
+"""What a thread holds, counted in SQL: comments, decisions, and its newest scores' labels and toxicity.
+
+One query per figure for a whole page of threads, never one per thread. Where several models
+scored a comment, its newest score row (highest id) counts. Functions only query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from moderation.models.labels import TASK_LABELS
+from moderation.storage.tables import DECISIONS, CommentRow, DecisionRow, ScoreRow
+
+__all__ = ["ThreadCounts", "thread_counts"]
+
+
+@dataclass(frozen=True)
+class ThreadCounts:
+    """One thread's figures; label and decision counts name every value, zeros included."""
+
+    comments: int = 0
+    scored: int = 0
+    decisions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DECISIONS, 0))
+    sentiment: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TASK_LABELS["sentiment"], 0))
+    stance: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TASK_LABELS["stance"], 0))
+    mean_toxicity: float | None = None
+    max_toxicity: float | None = None
+
+    @property
+    def undecided(self) -> int:
+        return self.comments - sum(self.decisions.values())
+
+
+def thread_counts(session: Session, article_ids: Sequence[int]) -> dict[int, ThreadCounts]:
+    """Figures of each article in ``article_ids`` (zeros for one without comments or unknown)."""
+    ids = list(dict.fromkeys(article_ids))
+    if not ids:
+        return {}
+    in_ids = CommentRow.article_id.in_(ids)
+    comments: dict[int, int] = {
+        article_id: count
+        for article_id, count in session.execute(
+            select(CommentRow.article_id, func.count()).where(in_ids).group_by(CommentRow.article_id)
+        )
+    }
+    decisions = _grouped(session, DecisionRow.decision, in_ids, join_decisions=True)
+    newest = (
+        select(func.max(ScoreRow.id))
+        .join(CommentRow, CommentRow.id == ScoreRow.comment_id)
+        .where(in_ids)
+        .group_by(ScoreRow.comment_id)
+    )
+    is_newest = ScoreRow.id.in_(newest.scalar_subquery())
+    sentiment = _grouped(session, ScoreRow.sentiment, is_newest)
+    stance = _grouped(session, ScoreRow.stance, is_newest)
+    toxicity = {
+        article_id: (scored, mean, top)
+        for article_id, scored, mean, top in session.execute(
+            select(CommentRow.article_id, func.count(), func.avg(ScoreRow.toxicity), func.max(ScoreRow.toxicity))
+            .join(ScoreRow, ScoreRow.comment_id == CommentRow.id)
+            .where(is_newest)
+            .group_by(CommentRow.article_id)
+        )
+    }
+    result = {}
+    for article_id in ids:
+        scored, mean, top = toxicity.get(article_id, (0, None, None))
+        empty = ThreadCounts()
+        result[article_id] = ThreadCounts(
+            comments=comments.get(article_id, 0),
+            scored=scored,
+            decisions={**empty.decisions, **decisions.get(article_id, {})},
+            sentiment={**empty.sentiment, **sentiment.get(article_id, {})},
+            stance={**empty.stance, **stance.get(article_id, {})},
+            mean_toxicity=round(float(mean), 6) if mean is not None else None,
+            max_toxicity=round(float(top), 6) if top is not None else None,
+        )
+    return result
+
+
+def _grouped(
+    session: Session,
+    column: InstrumentedAttribute[Any],
+    condition: ColumnElement[bool],
+    *,
+    join_decisions: bool = False,
+) -> dict[int, dict[str, int]]:
+    """``{article_id: {value: count}}`` of ``column`` over comments joined to their decision or score."""
+    table, on = (DecisionRow, DecisionRow.comment_id) if join_decisions else (ScoreRow, ScoreRow.comment_id)
+    query = (
+        select(CommentRow.article_id, column, func.count())
+        .join(table, on == CommentRow.id)
+        .where(condition)
+        .group_by(CommentRow.article_id, column)
+    )
+    grouped: dict[int, dict[str, int]] = {}
+    for article_id, value, count in session.execute(query):
+        if value is not None:
+            grouped.setdefault(article_id, {})[value] = count
+    return grouped

@@ -1,0 +1,118 @@
+"""POST /v1/comments:score: scores, spans and the policy's decision, limits, languages, and nothing stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.test_api_threads import Client, MakeClient, problem
+
+URL = "/v1/comments:score"
+
+
+@pytest.fixture
+def client(make_client: MakeClient, tmp_path: Path) -> Client:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('banned_words = ["scum"]\nsuspect_words = ["islands"]\n', encoding="utf-8")
+    return make_client(policy=policy)
+
+
+def test_comments_get_scores_and_the_policys_decision_in_order(client: Client) -> None:
+    comments = [
+        {"text": "They will never give the islands back.", "target": "Kuril islands", "language": "en"},
+        {"text": "Only scum would say that.", "language": "en-GB"},
+        {"text": "Thanks for a balanced article."},
+    ]
+    response = client.post(URL, json={"comments": comments})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model"] and len(body["policy"]) == 12
+    first, second, third = body["comments"]
+    assert [c["decision"]["action"] for c in body["comments"]] == ["review", "reject", "approve"]
+    reason = {key: value for key, value in first["decision"]["reasons"][0].items() if value is not None}
+    assert reason == {
+        "code": "suspect_word",
+        "action": "review",
+        "message": "suspect word 'islands' matches 'islands' at 25-32",
+        "word": "islands",
+        "match": "islands",
+        "begin": 25,
+        "end": 32,
+    }
+    assert first["decision"]["policy_digest"] == body["policy"]
+    assert first["stance"]["label"] in ("against", "neutral", "favor")
+    assert second["stance"] is None  # no target
+    for comment in body["comments"]:
+        assert set(comment["sentiment"]["probabilities"]) == {"negative", "neutral", "positive"}
+        assert 0 <= comment["attributes"]["TOXICITY"] <= 1
+        assert comment["spans"] == [] and comment["experimental"] == []
+    assert third["sentiment"]["label"] in ("neutral", "positive")
+
+
+def test_span_scores_come_on_request(client: Client) -> None:
+    text = "Nice photo. You are a stupid idiot."
+    response = client.post(URL, json={"comments": [{"text": text}], "spans": True})
+    assert response.status_code == 200, response.text
+    spans = response.json()["comments"][0]["spans"]
+    assert [(s["begin"], s["end"]) for s in spans] == [(0, 11), (12, 35)]
+    assert spans[1]["attributes"]["TOXICITY"] > spans[0]["attributes"]["TOXICITY"]
+
+
+def test_scoring_stores_nothing(client: Client) -> None:
+    before = client.get("/v1/audit").json()["items"]
+    assert client.post(URL, json={"comments": [{"text": "Hello there."}]}).status_code == 200
+    assert client.get("/v1/threads").json()["items"] == []
+    assert client.get("/v1/audit").json()["items"] == before
+
+
+def test_limits_on_comments_and_their_length(make_client: MakeClient) -> None:
+    client = make_client(max_items=2, max_comment_chars=20)
+    three = {"comments": [{"text": "one"}, {"text": "two"}, {"text": "three"}]}
+    assert "the limit is 2" in problem(client.post(URL, json=three), 413)["detail"]
+    long = {"comments": [{"text": "short"}, {"text": "x" * 21}]}
+    assert "comment 1 has 21 characters" in problem(client.post(URL, json=long), 413)["detail"]
+    assert client.post(URL, json={"comments": [{"text": "x" * 20}] * 2}).status_code == 200
+    small = make_client(max_body_bytes=200)
+    problem(small.post(URL, json={"comments": [{"text": "y" * 500}]}), 413)
+
+
+def test_other_languages_are_refused_clearly(client: Client) -> None:
+    for language in ("fr", "ja-JP", "english"):
+        body = problem(client.post(URL, json={"comments": [{"text": "Bonjour", "language": language}]}), 422)
+        (error,) = body["errors"]
+        assert error["loc"] == ["body", "comments", "0", "language"]
+        assert "English ('en') only" in error["msg"]
+    assert client.post(URL, json={"comments": [{"text": "Hi", "language": "EN-us"}]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"comments": []},
+        {},
+        {"comments": [{"text": ""}]},
+        {"comments": [{"target": "no text"}]},
+        {"comments": [{"text": "hi", "colour": "red"}]},
+        {"comments": [{"text": "hi"}], "doNotStore": True},
+        {"comments": [{"text": "hi"}], "spans": "sometimes"},
+        {"comments": "hi"},
+    ],
+)
+def test_malformed_requests_are_422(client: Client, body: dict) -> None:
+    assert problem(client.post(URL, json=body), 422)["errors"]
+
+
+def test_unencodable_text_and_non_json_are_422(client: Client) -> None:
+    surrogate = b'{"comments": [{"text": "bad \\ud800 text"}]}'
+    body = problem(client.post(URL, content=surrogate, headers={"content-type": "application/json"}), 422)
+    assert body["errors"][0]["loc"][:4] == ["body", "comments", "0", "text"]
+    problem(client.post(URL, content=b"not json", headers={"content-type": "application/json"}), 422)
+
+
+def test_scoring_needs_a_write_key(make_client: MakeClient) -> None:
+    body = {"comments": [{"text": "hi"}]}
+    problem(make_client(scopes=None).post(URL, json=body), 401)
+    problem(make_client(scopes=None, open_reads=True).post(URL, json=body), 401)
+    assert "'write'" in problem(make_client(scopes=("read", "moderate")).post(URL, json=body), 403)["detail"]
+    assert make_client(scopes=("write",)).post(URL, json=body).status_code == 200
