@@ -160,4 +160,5 @@ def serve(
     for article_id in loaded_ids:
         out.print(f"example thread:  {base}/v1/threads/{article_id}")
         out.print(f"its comments:    {base}/v1/threads/{article_id}/comments")
+        out.print(f"its report:      {base}/v1/threads/{article_id}/report.html")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
