@@ -141,10 +141,14 @@ def serve(
     settings = Settings(database_url=database_url, host=host, port=port, policy=policy, open_reads=open_reads)
     base = f"http://{host}:{port}"
     loaded_ids: list[int] = []
-    if load:
-        from moderation.models.scorer import Scorer
+    from transformers.utils import logging as hf_logging
 
-        scorer = Scorer.from_config(settings.models_config) if settings.models_config else Scorer.load()
+    from moderation.models.scorer import Scorer
+
+    hf_logging.disable_progress_bar()
+    # Loaded once, here: the app serves with the same model that scored the loaded sources.
+    scorer = Scorer.from_config(settings.models_config) if settings.models_config else Scorer.load()
+    if load:
         rules = Policy.load(policy) if policy else Policy.default()
         with transaction(make_engine(database_url)) as session:
             for source in load:
@@ -161,4 +165,4 @@ def serve(
         out.print(f"example thread:  {base}/v1/threads/{article_id}")
         out.print(f"its comments:    {base}/v1/threads/{article_id}/comments")
         out.print(f"its report:      {base}/v1/threads/{article_id}/report.html")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, scorer=scorer), host=host, port=port, log_level="info")
