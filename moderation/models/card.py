@@ -43,9 +43,11 @@ def _class_head_rows(manifest: dict[str, Any], results: list[TaskResult]) -> lis
     ]
     for r in results:
         spec = manifest["heads"][r.task]
-        if "attribute" in spec:
-            continue
-        splits = [f"{spec[s]['source']} ({spec[s]['n']:,})" for s in ("train", "validation", "test")]
+        if "attribute" in spec:  # trained on rater fractions from several sets, tested on the task's own
+            train = " + ".join(f"{name} ({n:,})" for name, n in spec["train"]["sources"].items())
+            splits = [train, "the same sets' validation splits", f"{r.source} ({r.n:,})"]
+        else:
+            splits = [f"{spec[s]['source']} ({spec[s]['n']:,})" for s in ("train", "validation", "test")]
         selected = ", ".join(f"{k}={v}" for k, v in spec["selected"].items())
         lines.append(
             f"| {r.task} | {', '.join(spec['labels'])} | {' | '.join(splits)} | {r.metric} | {r.score:.4f} "
