@@ -46,7 +46,8 @@ def test_comments_get_scores_and_the_policys_decision_in_order(client: Client) -
     for comment in body["comments"]:
         assert set(comment["sentiment"]["probabilities"]) == {"negative", "neutral", "positive"}
         assert 0 <= comment["attributes"]["TOXICITY"] <= 1
-        assert comment["spans"] == [] and comment["experimental"] == []
+        # SEVERE_TOXICITY has no data that measures it: the bundled model flags it experimental.
+        assert comment["spans"] == [] and comment["experimental"] == ["SEVERE_TOXICITY"]
     assert third["sentiment"]["label"] in ("neutral", "positive")
 
 

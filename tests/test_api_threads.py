@@ -301,6 +301,7 @@ def test_comment_filters_select_what_they_say(client: Client) -> None:
     assert both == expected(
         lambda c: c["decision"]["action"] == "review" and c["scores"]["sentiment"]["label"] == "negative"
     )
-    assert ids(min_score="INSULT:0.5") == []  # the bundled model does not score INSULT
+    assert ids(min_score="INSULT:0.5") == expected(lambda c: c["scores"]["attributes"]["INSULT"] >= 0.5)
+    assert ids(min_score="NOT_AN_ATTRIBUTE:0.5") == []  # no stored score has it
     for bad in ({"decision": "maybe"}, {"min_score": "toxicity:0.5"}, {"min_score": "TOXICITY:1.5"}, {"stance": "x"}):
         problem(client.get(url, params=bad), 422)
