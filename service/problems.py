@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from moderation.errors import InputError, ModerationError, NotFoundError
 
@@ -67,9 +68,12 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid request", "the request does not match the schema", extra={"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Keep the exception's headers: a 405 must say which methods are allowed.
-        return problem(exc.status_code, str(exc.detail) if exc.detail else "Error", headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request) or headers.get("Allow", "")
+        return problem(exc.status_code, str(exc.detail) if exc.detail else "Error", headers=headers)
 
     @app.exception_handler(ModerationError)
     async def _moderation(_: Request, exc: ModerationError) -> JSONResponse:
@@ -80,3 +84,17 @@ def install(app: FastAPI) -> None:
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", exc_info=exc)
         return problem(500, "Server error")
+
+
+def _allowed(request: Request) -> str:
+    """The methods some route answers on the request's path: Starlette's own 405 names only the first
+    route's (``GET /v1/threads`` and ``POST /v1/threads`` are two routes)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -280,3 +280,146 @@ def make_client(tmp_path: Path, bundled_scorer: Any) -> Iterator[Callable[..., A
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+class LiveServer:
+    """A uvicorn process serving ``service.app:create_app`` on a free loopback port, and a key for its database."""
+
+    def __init__(self, process: Any, base_url: str, token: str, database: Path, log: Path) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.token = token
+        self.database = database
+        self.log = log
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """True once /readyz answers 200 (model loaded, database reachable); False if the process ends first."""
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(f"{self.base_url}/readyz", timeout=5).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        return False
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown and no cleanup, as a crash, a power cut of the process or the OOM killer."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        """SIGTERM (uvicorn's graceful shutdown), SIGKILL if it takes more than 30 s."""
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process.wait()
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-chars:] if self.log.exists() else ""
+
+
+#: ``start_server(database=None, *, token=None, env=None, **settings) -> LiveServer``.
+StartServer = Callable[..., LiveServer]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture(scope="module")
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServer]:
+    """``start_server(database=None, *, token=None, env=None, **settings)`` -> a :class:`LiveServer`, ready.
+
+    A real ``python -m uvicorn --factory service.app:create_app`` in a subprocess on a free 127.0.0.1 port,
+    on the SQLite file ``database`` (a new one when left out). ``token=None`` creates a key with every scope
+    first, as an operator would with ``moderation keys create``; pass the old token to restart on the same
+    database. ``settings`` become ``MODERATION_*`` variables (``batch_wait_ms=0`` ->
+    ``MODERATION_BATCH_WAIT_MS=0``); other ``MODERATION_*`` variables of the test run are not passed on;
+    ``env`` adds other variables (``OMP_NUM_THREADS``).
+    Every server still running is stopped when the module's tests end."""
+    import subprocess
+    import sys
+
+    from moderation import keys
+    from moderation.storage import transaction
+
+    folder = tmp_path_factory.mktemp("live-server")
+    servers: list[LiveServer] = []
+
+    def start(
+        database: Path | None = None, *, token: str | None = None, env: dict[str, str] | None = None, **settings: Any
+    ) -> LiveServer:
+        database = database or folder / f"server-{len(servers)}.db"
+        url = f"sqlite:///{database}"
+        if token is None:
+            engine = make_engine(url)
+            try:
+                with transaction(engine) as session:
+                    token = keys.create_key(session, "live server", keys.SCOPES).token
+            finally:
+                engine.dispose()
+        variables = {name: value for name, value in os.environ.items() if not name.startswith("MODERATION_")}
+        variables.update(DATABASE_URL=url, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
+        variables.update({f"MODERATION_{name.upper()}": str(value) for name, value in settings.items()})
+        variables.update(env or {})
+        for attempt in range(3):  # another process may take the free port before uvicorn binds it
+            port = _free_port()
+            log = folder / f"server-{len(servers)}.log"
+            command = [sys.executable, "-m", "uvicorn", "--factory", "service.app:create_app"]
+            command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+            command += ["--timeout-graceful-shutdown", "5"]
+            with log.open("wb") as output:
+                process = subprocess.Popen(command, cwd=REPO, env=variables, stdout=output, stderr=subprocess.STDOUT)
+            server = LiveServer(process, f"http://127.0.0.1:{port}", token, database, log)
+            servers.append(server)
+            if server.wait_ready(timeout_s=300):
+                return server
+            server.stop()
+            if attempt == 2 or "address already in use" not in server.log_tail().lower():
+                break
+        pytest.fail(f"the server did not become ready:\n{server.log_tail()}")
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_models_config(
+    tmp_path_factory: pytest.TempPathFactory, tiny_sentiment_dir: Path, tiny_nli_dir: Path, tiny_toxicity_dir: Path
+) -> Path:
+    """A moderation.toml answering every task with the tiny checkpoints, for tests about the HTTP layer and
+    storage rather than the model: ``start_server(models_config=..., env=ONE_THREAD)`` scores in milliseconds."""
+    config = tmp_path_factory.mktemp("tiny-models") / "moderation.toml"
+    config.write_text(
+        f'[models.sentiment]\nkind = "sequence-classification"\ncheckpoint = "{tiny_sentiment_dir}"\n\n'
+        f'[models.stance]\nkind = "zero-shot-nli"\ncheckpoint = "{tiny_nli_dir}"\n\n'
+        f'[models.toxicity]\nkind = "sequence-classification"\ncheckpoint = "{tiny_toxicity_dir}"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+#: Tiny models have nothing to spread over threads; on a busy machine torch's thread pool makes them 10x slower.
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}

@@ -137,7 +137,9 @@ class ZeroShotNliBackend:
         """Premise tokens per window once the longest hypothesis and the special tokens have their room."""
         tokenizer = self.classifier.tokenizer
         unique = sorted({h for per_text in hypotheses.values() for cands in per_text.values() for h in cands})
-        longest = max((len(ids) for ids in tokenizer(unique, add_special_tokens=False)["input_ids"]), default=0)
+        # No hypothesis at all (stance asked of comments without a target): the tokenizer refuses an empty batch.
+        encoded = tokenizer(unique, add_special_tokens=False)["input_ids"] if unique else []
+        longest = max((len(ids) for ids in encoded), default=0)
         special = tokenizer.num_special_tokens_to_add(pair=True)
         budget = int(self.classifier.window_tokens - longest - special - PIECE_MARGIN)
         if budget < MIN_PIECE_TOKENS:

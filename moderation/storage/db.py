@@ -14,7 +14,10 @@ DEFAULT_DATABASE_URL = "sqlite:///moderation.db"
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL may wait for another connection
+    # First: switching to WAL may wait for another connection. SQLite has one writer at a time, and a busy
+    # server's store of a few hundred comments can hold it for seconds: writers queue for up to 30 s
+    # rather than fail ("database is locked") behind two or three others.
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cursor.close()

@@ -1,0 +1,400 @@
+"""API load test: the HTTP service under 1, 8 and 32 concurrent clients, micro-batching on and off, next to
+offline scoring of the same comments.
+
+    .venv/bin/python benchmarks/load.py [--requests 1000] [--big-requests 16] [--time-cap 15] [--budget 450] [--quick]
+
+Starts the service itself (``python -m uvicorn --factory service.app:create_app`` on a free 127.0.0.1 port,
+a temporary SQLite database, a key made for the run, the per-key rate limit off), twice: with the default
+micro-batching wait and with ``MODERATION_BATCH_WAIT_MS=0``. Each run sends single-comment and 100-comment
+``POST /v1/comments:score`` requests from closed-loop clients (each keeps one keep-alive connection and
+sends its next request when the last is answered): a fixed number of requests per scenario, and no new
+request after ``--time-cap`` seconds. Reports p50 / p99 latency, comments/s, the forward passes the server
+made (from its /metrics) and comments/s as a share of offline throughput: ``Scorer.predict`` in this
+process on the same comments, measured before and after the server runs (their mean is the reference).
+Comments: TweetEval offensive test tweets from ../shared/data, as they come.
+
+Everything stays on 127.0.0.1. The client runs on the same machine as the server and takes some of its
+CPU; it is a plain asyncio HTTP/1.1 client to keep that small. ``--budget`` bounds the whole run (about
+7.5 minutes by default): scenarios that would not finish in it are skipped and say so. ``--quick`` is a
+smoke run that prints the table without writing benchmarks/results/load.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+REPO = Path(__file__).resolve().parents[1]
+#: Issue 7's bar for 32 concurrent single-comment clients.
+BAR_P99_MS = 150.0
+BAR_SHARE = 0.60
+
+
+def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--requests", type=int, default=1000, help="single-comment requests per scenario")
+    parser.add_argument("--big-requests", type=int, default=16, help="100-comment requests per scenario")
+    parser.add_argument("--big-size", type=int, default=100, help="comments in a big request")
+    parser.add_argument("--clients", default="1,8,32", help="concurrent clients, comma-separated")
+    parser.add_argument("--time-cap", type=float, default=15.0, help="no new request after this many seconds")
+    parser.add_argument("--budget", type=float, default=450.0, help="seconds for the whole run")
+    parser.add_argument("--offline-n", type=int, default=400, help="comments scored offline, each time")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few requests, nothing written")
+    parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/load.md")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.requests, args.big_requests, args.time_cap = 40, 4, 5.0
+        args.offline_n, args.budget, args.clients = 64, 240.0, "1,4"
+    return args
+
+
+def load_comments(data_dir: Path) -> list[str]:
+    path = data_dir / "tweeteval" / "offensive" / "test_text.txt"
+    if not path.exists():
+        raise SystemExit(f"no comments at {path} (clone the data beside this repository, or pass --data-dir)")
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# The server ---------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+class Server:
+    """The service in a subprocess on a free loopback port, on its own SQLite file with a key of every scope."""
+
+    def __init__(self, folder: Path, name: str, settings: dict[str, str]) -> None:
+        from moderation import keys
+        from moderation.storage import make_engine, transaction
+
+        url = f"sqlite:///{folder / f'{name}.db'}"
+        engine = make_engine(url)
+        with transaction(engine) as session:
+            self.token = keys.create_key(session, "load benchmark", keys.SCOPES).token
+        engine.dispose()
+        self.port = _free_port()
+        env = {key: value for key, value in os.environ.items() if not key.startswith("MODERATION_")}
+        env.update(DATABASE_URL=url, MODERATION_RATE_LIMIT_PER_MINUTE="0", **settings)
+        command = [sys.executable, "-m", "uvicorn", "--factory", "service.app:create_app", "--host", "127.0.0.1"]
+        command += ["--port", str(self.port), "--log-level", "warning", "--no-access-log"]
+        self.log = folder / f"{name}.log"
+        with self.log.open("wb") as output:
+            self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
+
+    def get(self, path: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=30) as answer:
+            text: str = answer.read().decode()
+        return text
+
+    def wait_ready(self, timeout_s: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                self.get("/readyz")
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise SystemExit(f"the server did not start:\n{self.log.read_text(errors='replace')[-3000:]}")
+
+    def passes(self) -> tuple[float, float, float]:
+        """Forward passes so far, the requests and the comments they served (from /metrics)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        values = {
+            sample.name: sample.value
+            for family in text_string_to_metric_families(self.get("/metrics"))
+            for sample in family.samples
+        }
+        return (
+            values.get("moderation_batch_requests_count", 0.0),
+            values.get("moderation_batch_requests_sum", 0.0),
+            values.get("moderation_comments_scored_total", 0.0),
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process.wait()
+
+
+# The clients --------------------------------------------------------------------------------------------
+
+
+def _request(port: int, token: str, comments: list[str]) -> bytes:
+    body = json.dumps({"comments": [{"text": text} for text in comments]}).encode()
+    head = (
+        f"POST /v1/comments:score HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """Send one request on a kept-alive connection and read its whole answer; the status code."""
+    writer.write(request)
+    await writer.drain()
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in head[1:] if ": " in line)
+    await reader.readexactly(int(headers["content-length"]))
+    return int(head[0].split()[1])
+
+
+@dataclass
+class Scenario:
+    batching: str
+    size: int
+    clients: int
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+    passes: float = 0.0
+    pass_requests: float = 0.0
+    skipped: str = ""
+
+    @property
+    def comments_per_s(self) -> float:
+        return len(self.latencies) * self.size / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+async def _load(port: int, requests: list[bytes], clients: int, time_cap: float, scenario: Scenario) -> None:
+    """Closed-loop clients send ``requests`` in turn until all are sent or ``time_cap`` has passed."""
+    pending = iter(requests)
+    started = time.perf_counter()
+    deadline = started + time_cap
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for request in pending:
+                sent = time.perf_counter()
+                status = await _exchange(reader, writer, request)
+                if status == 200:
+                    scenario.latencies.append(time.perf_counter() - sent)
+                else:
+                    scenario.errors += 1
+                if time.perf_counter() >= deadline:
+                    return
+        finally:
+            writer.close()
+            await writer.wait_closed()
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    scenario.seconds = time.perf_counter() - started
+
+
+def run_scenario(server: Server, scenario: Scenario, comments: list[str], count: int, time_cap: float) -> None:
+    size = scenario.size
+    requests = [
+        _request(server.port, server.token, [comments[(i * size + k) % len(comments)] for k in range(size)])
+        for i in range(count)
+    ]
+    before = server.passes()
+    asyncio.run(_load(server.port, requests, scenario.clients, time_cap, scenario))
+    after = server.passes()
+    scenario.passes, scenario.pass_requests = after[0] - before[0], after[1] - before[1]
+
+
+# The run ------------------------------------------------------------------------------------------------
+
+
+def offline_rate(scorer: Any, texts: list[str]) -> float:
+    """Comments/s of ``Scorer.predict`` in this process, with the service's batch size."""
+    scorer.predict(texts[:16], batch_size=64)
+    started = time.perf_counter()
+    scorer.predict(texts, batch_size=64)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def machine() -> str:
+    import torch
+
+    info = Path("/proc/cpuinfo").read_text(encoding="utf-8") if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if "model name" in line), "?")
+    cores = len(os.sched_getaffinity(0))
+    return f"{model}, {cores} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), " + (
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+
+
+def load_average() -> str:
+    path = Path("/proc/loadavg")
+    return " / ".join(path.read_text().split()[:3]) if path.exists() else "?"
+
+
+def _load_line(before: str) -> str:
+    """The machine's load before the run (other work) and after it (this run's included)."""
+    cores = len(os.sched_getaffinity(0))
+    line = f"Load average (1 / 5 / 15 min) before the run {before} on {cores} cores, after it {load_average()}"
+    busy = before != "?" and float(before.split(" / ")[0]) >= 0.5
+    if busy:
+        line += (
+            ": other work was running on the machine and competed with the server and the client for the cores, "
+            "so these figures are below what an idle machine gives"
+        )
+    return line + "."
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    began = time.monotonic()
+    comments = load_comments(args.data_dir)
+    clients = [int(n) for n in args.clients.split(",")]
+    load_before = load_average()
+
+    from moderation import Scorer
+
+    scorer = Scorer.load()
+    mode = getattr(next(iter(scorer.backends.values())), "mode", "fp32")
+    offline = [offline_rate(scorer, comments[: args.offline_n])]
+    print(f"offline: {offline[0]:.1f} comments/s ({scorer.name}, {mode})", file=sys.stderr, flush=True)
+
+    scenarios: list[Scenario] = []
+    with tempfile.TemporaryDirectory(prefix="moderation-load-") as folder:
+        for batching, settings in (("on", {}), ("off", {"MODERATION_BATCH_WAIT_MS": "0"})):
+            server = Server(Path(folder), f"batching-{batching}", settings)
+            try:
+                server.wait_ready()
+                # Warm-up: the first passes pay for lazy initialisation.
+                run_scenario(server, Scenario(batching, 1, 4), comments, 16, args.time_cap)
+                run_scenario(server, Scenario(batching, args.big_size, 1), comments, 1, args.time_cap)
+                for size, count in ((1, args.requests), (args.big_size, args.big_requests)):
+                    for n in clients:
+                        scenario = Scenario(batching, size, n)
+                        scenarios.append(scenario)
+                        # One request per client, each of ``size`` comments, must fit in what is left of the
+                        # budget, at half the offline rate (the service reaches 50-90 % of it).
+                        floor = 2 * n * size / offline[0]
+                        if time.monotonic() - began + max(floor, 1.0) > args.budget:
+                            scenario.skipped = "skipped: over the run's time budget"
+                            continue
+                        run_scenario(server, scenario, comments, max(count, n), args.time_cap)
+                        print(_row(scenario, offline[0]), file=sys.stderr, flush=True)
+            finally:
+                server.stop()
+    offline.append(offline_rate(scorer, comments[: args.offline_n]))
+    reference = sum(offline) / len(offline)
+    text = report(args, argv, scenarios, offline, reference, mode, scorer.name, load_before, began)
+    print(text)
+    if not args.quick or args.out:
+        out = args.out or REPO / "benchmarks" / "results" / "load.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+HEADER = (
+    "| batching | comments/request | clients | requests | errors | p50 ms | p99 ms | comments/s | % of offline "
+    "| passes | requests/pass |"
+)
+
+
+def _row(scenario: Scenario, reference: float) -> str:
+    name = f"| {scenario.batching} | {scenario.size} | {scenario.clients} |"
+    if scenario.skipped:
+        return f"{name} - | - | - | - | - | - | - | {scenario.skipped} |"
+    per_pass = scenario.pass_requests / scenario.passes if scenario.passes else float("nan")
+    return (
+        f"{name} {len(scenario.latencies)} | {scenario.errors} | {scenario.percentile(0.5):.0f} | "
+        f"{scenario.percentile(0.99):.0f} | {scenario.comments_per_s:.1f} | "
+        f"{100 * scenario.comments_per_s / reference:.0f} % | {scenario.passes:.0f} | {per_pass:.1f} |"
+    )
+
+
+def report(
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    scenarios: list[Scenario],
+    offline: list[float],
+    reference: float,
+    mode: str,
+    model: str,
+    load_before: str,
+    began: float,
+) -> str:
+    command = shlex.join(["benchmarks/load.py", *(sys.argv[1:] if argv is None else argv)])
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# API load test",
+        "",
+        f"`{command}` on {when}: {machine()}.",
+        _load_line(load_before),
+        "",
+        f"Model: {model}, encoder numerics `{mode}`. Offline reference: `Scorer.predict` on "
+        f"{args.offline_n} of the same comments in one process, batch size 64 as the service uses: "
+        f"{offline[0]:.1f} comments/s before the server runs, {offline[1]:.1f} after, mean {reference:.1f}.",
+        "",
+        HEADER,
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *(_row(scenario, reference) for scenario in scenarios),
+        "",
+        *bar_lines(scenarios, reference),
+        "",
+        f"Comments: TweetEval offensive test tweets (`{os.path.relpath(args.data_dir, REPO)}`), no target. "
+        f"Per scenario: {args.requests} single-comment or {args.big_requests} {args.big_size}-comment requests "
+        f"(at least one per client), no new request after {args.time_cap:g} s; closed-loop clients on "
+        "keep-alive connections; batching `on` is the default wait (`MODERATION_BATCH_WAIT_MS` unset), `off` "
+        "is `MODERATION_BATCH_WAIT_MS=0`. Passes and requests/pass come from the server's "
+        "`moderation_batch_requests` histogram. The per-key rate limit is off for the run. "
+        f"Run time {(time.monotonic() - began) / 60:.1f} min.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def bar_lines(scenarios: list[Scenario], reference: float) -> list[str]:
+    """Issue 7's bar, for each batching setting: 32 concurrent single-comment clients."""
+    lines = []
+    for scenario in scenarios:
+        if scenario.size != 1 or scenario.clients != 32 or scenario.skipped:
+            continue
+        p99, share = scenario.percentile(0.99), scenario.comments_per_s / reference
+        lines.append(
+            f"- Bar, 32 single-comment clients, batching {scenario.batching}: p99 {p99:.0f} ms "
+            f"({'met' if p99 <= BAR_P99_MS else 'missed'}: <= {BAR_P99_MS:.0f} ms), {100 * share:.0f} % of offline "
+            f"throughput ({'met' if share >= BAR_SHARE else 'missed'}: >= {100 * BAR_SHARE:.0f} %)."
+        )
+    if lines:
+        lines.append(
+            "- Closed-loop clients with no pause between requests obey Little's law, mean latency = clients / "
+            f"throughput: a p99 of {BAR_P99_MS:.0f} ms under 32 clients needs more than "
+            f"{32 / (BAR_P99_MS / 1000):.0f} single-comment requests/s answered; offline scoring ran at "
+            f"{reference:.0f} comments/s here."
+        )
+    return lines
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
