@@ -38,6 +38,9 @@ def _arguments() -> argparse.Namespace:
         help="heads folder of the frozen-heads baseline (default: the foundation's, kept in benchmarks/)",
     )
     parser.add_argument("--threshold", type=float, default=0.5, help="TOXICITY at or above this is toxic")
+    parser.add_argument(
+        "--mode", default="fp32", help="encoder numerics (fp32: the reference; throughput.py compares the others)"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "quality.md")
     return parser.parse_args()
 
@@ -48,7 +51,7 @@ def main() -> int:
         print(f"no data at {args.data_dir}", file=sys.stderr)
         return 2
     report = evaluate_quality(
-        Scorer.load(),
+        Scorer.load(mode=args.mode),
         args.data_dir,
         baseline_heads=args.baseline_heads,
         limit=args.limit,

@@ -147,7 +147,7 @@ def serve(
 
     hf_logging.disable_progress_bar()
     # Loaded once, here: the app serves with the same model that scored the loaded sources.
-    scorer = Scorer.from_config(settings.models_config) if settings.models_config else Scorer.load()
+    scorer = Scorer.from_config(settings.models_config) if settings.models_config else Scorer.load(mode=settings.mode)
     if load:
         rules = Policy.load(policy) if policy else Policy.default()
         with transaction(make_engine(database_url)) as session:

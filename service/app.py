@@ -69,7 +69,7 @@ class _TooLarge(Exception):
 
 
 def _load_scorer(settings: Settings) -> Scorer:
-    return Scorer.from_config(settings.models_config) if settings.models_config else Scorer.load()
+    return Scorer.from_config(settings.models_config) if settings.models_config else Scorer.load(mode=settings.mode)
 
 
 def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None) -> FastAPI:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     models_config: Path | None = Field(default=None, description="moderation.toml naming a model per task.")
+    mode: Literal["auto", "fp32", "int8", "bf16"] = Field(
+        default="auto", description="The encoder's numerics (docs/speed.md); auto picks the fastest that agrees."
+    )
     policy: Path | None = Field(default=None, description="Policy TOML; the packaged default when unset.")
     open_reads: bool = Field(default=False, description="Let reads (threads, comments, reports) through without a key.")
     max_body_bytes: int = Field(default=20_000_000, description="Largest request body accepted (uploads included).")

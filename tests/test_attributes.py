@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -104,3 +105,50 @@ def test_finetuning_saves_layers_that_the_scorer_loads_back(
 
     keys = load_file(str(tmp_path / "tuned" / ENCODER_WEIGHTS))
     assert keys and all(key.startswith("encoder.layer.1.") for key in keys)
+
+
+def _tiny_tasks(encoder: Encoder, data_dir: Path, config: Any) -> tuple[list[Any], list[Any]]:
+    from moderation.models.finetune import _cache, _Cacher, task_texts
+
+    rng = np.random.default_rng(config.seed)
+    cacher = _Cacher(encoder, config)
+    log = lambda _: None  # noqa: E731
+    train = _cache(cacher, "train", task_texts("train", data_dir, config, rng), log)
+    return train, _cache(cacher, "validation", task_texts("validation", data_dir, config, rng), log)
+
+
+def test_finetuning_drops_head_weights_on_degenerate_features_and_still_learns(
+    tiny_encoder_dir: Path, tiny_data_dir: Path, tiny_heads: Path
+) -> None:
+    """Frozen heads fold a scaler into their weights: a near-constant feature gets a weight near 1e31.
+    Kept, its gradients overflow, clipping scales every step to zero and nothing is learned."""
+    from moderation.models.finetune import MAX_HEAD_WEIGHT, FinetuneConfig, Finetuner
+
+    heads = HeadSet.load(tiny_heads)
+    heads.heads["sentiment"].weight[:, 0] = 3e31
+    config = FinetuneConfig(tune_layers=1, epochs=1, items_per_task=24, batch_size=8, lr=1e-3, seed=0)
+    encoder = Encoder.load(tiny_encoder_dir)
+    train, validation = _tiny_tasks(encoder, tiny_data_dir, config)
+    tuner = Finetuner(encoder, heads, config, log=lambda _: None)
+    start = [p.detach().clone() for p in tuner.trunk.parameters()]
+    weight = tuner.heads.export({})["sentiment"].weight
+    assert (weight[:, 0] == 0).all() and np.abs(weight).max() <= MAX_HEAD_WEIGHT
+    tuner.fit(train, validation)
+    moved = max(float((p.detach() - s).abs().max()) for p, s in zip(tuner.trunk.parameters(), start, strict=True))
+    assert moved > 1e-4
+
+
+def test_a_soup_is_never_worse_on_validation_than_its_best_run(
+    tiny_encoder_dir: Path, tiny_data_dir: Path, tiny_heads: Path
+) -> None:
+    from moderation.models.finetune import FinetuneConfig, _mean_figure, fit_soup
+
+    config = FinetuneConfig(tune_layers=1, epochs=1, items_per_task=24, batch_size=8, lr=1e-3, seed=0, soup=3)
+    encoder = Encoder.load(tiny_encoder_dir)
+    train, validation = _tiny_tasks(encoder, tiny_data_dir, config)
+    soup = fit_soup(encoder, HeadSet.load(tiny_heads), train, validation, config, log=lambda _: None)
+    [entry] = soup.history_
+    assert entry["epoch"] == "soup" and [m["seed"] for m in entry["members"]] == [0, 1, 2]
+    assert entry["seeds"] and set(entry["seeds"]) <= {0, 1, 2}
+    assert _mean_figure(entry) >= max(_mean_figure(m) for m in entry["members"])
+    assert _mean_figure(soup.validate(validation)) == pytest.approx(_mean_figure(entry))

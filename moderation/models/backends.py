@@ -20,6 +20,7 @@ from moderation.errors import ModelError
 from moderation.models.encoder import Encoder, PairFeatures, Progress
 from moderation.models.heads import ENCODER_WEIGHTS, HeadSet
 from moderation.models.labels import ATTRIBUTES, TASK_LABELS
+from moderation.models.runtime import default_mode
 
 BUNDLED_HEADS = Path(__file__).parent / "bundled"
 
@@ -89,15 +90,29 @@ class EncoderHeadsBackend:
 
     @classmethod
     def load(
-        cls, name_or_path: str | Path | None = None, *, heads: str | Path | None = None, device: str = "cpu"
+        cls,
+        name_or_path: str | Path | None = None,
+        *,
+        heads: str | Path | None = None,
+        device: str = "cpu",
+        mode: str | None = None,
     ) -> EncoderHeadsBackend:
         """An encoder (default: the bundled one) with its heads (default: the bundled ones), and the
-        encoder layers fine-tuned with those heads when the heads' folder has them."""
+        encoder layers fine-tuned with those heads when the heads' folder has them, run in ``mode``
+        (:mod:`moderation.models.runtime`; default ``MODERATION_MODE`` or ``auto``; chosen after the
+        fine-tuned layers are in)."""
         folder = Path(heads or BUNDLED_HEADS)
         encoder = Encoder.load(name_or_path, device=device)
         if (folder / ENCODER_WEIGHTS).exists():
             encoder.load_weights(folder / ENCODER_WEIGHTS)
-        return cls(encoder, HeadSet.load(folder))
+        heads_set = HeadSet.load(folder)
+        encoder.set_mode(mode or default_mode())
+        return cls(encoder, heads_set)
+
+    @property
+    def mode(self) -> str:
+        """The encoder's numerics: ``fp32``, ``int8`` or ``bf16``."""
+        return self.encoder.mode
 
     def predict_proba(
         self,

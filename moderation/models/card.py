@@ -85,7 +85,8 @@ def _finetune_lines(manifest: dict[str, Any]) -> list[str]:
         f"The top {tuned['tune_layers']} encoder layers were fine-tuned with every head at once "
         f"(`{manifest['encoder_weights']}`, fp16, beside the heads); settings: {settings}.",
         "",
-        f"Validation during fine-tuning (epoch 0 = the frozen-feature heads): {history}.",
+        "Validation during fine-tuning (epoch 0 = the frozen-feature heads, less their weights on three "
+        f"degenerate encoder dimensions, which fine-tuning cannot start from): {history}.",
     ]
 
 
@@ -102,18 +103,26 @@ def write_model_card(folder: Path, heads: HeadSet, results: list[TaskResult]) ->
         "",
         *_finetune_lines(manifest),
         "",
-        "Sentiment and stance are multinomial logistic regressions (stance reads the comment vector, the target "
-        "vector and their product; C and class weighting chosen on validation by the task's own metric). "
-        "TOXICITY (the toxicity head) and the other Perspective attributes are binary logistic regressions "
-        "fitted to *rater fractions* (an item 2 of 3 raters called an insult weighs 2/3 positive), so a score "
-        "reads like Perspective's: the share of readers who would say so.",
+        ("The heads started as " if manifest.get("finetune") else "The heads are ")
+        + "multinomial logistic regressions for sentiment and stance (stance reads the comment vector, the target "
+        "vector and their product; C and class weighting chosen on validation by the task's own metric) and "
+        "binary ones for TOXICITY (the toxicity head) and the other Perspective attributes, fitted to *rater "
+        "fractions* (an item 2 of 3 raters called an insult weighs 2/3 positive), so a score reads like "
+        "Perspective's: the share of readers who would say so"
+        + (
+            "; fine-tuning then trained them with the encoder, on the same targets."
+            if manifest.get("finetune")
+            else "."
+        ),
         "",
         "## Reproduce",
         "```",
         manifest.get("command", "moderation train"),
         "```",
         f"Seed {manifest['seed']}; trained {manifest['trained_at']}; "
-        f"Python {manifest['environment']['python']}, torch {manifest['environment']['torch']}.",
+        f"Python {manifest['environment']['python']}, torch {manifest['environment']['torch']}"
+        + (f"; fine-tuned on {manifest['environment']['finetune']}" if "finetune" in manifest["environment"] else "")
+        + ".",
         "",
         "## Test figures: classes",
         *_class_head_rows(manifest, results),

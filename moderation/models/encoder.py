@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from moderation.errors import ModelError
+from moderation.models.runtime import Engine, Pooled, Selection, TorchEngine, select_engine
 from moderation.models.sentences import sentence_spans
-from moderation.models.windows import Window, clip_target, load_offline, model_inputs
+from moderation.models.windows import Window, clip_target, load_offline
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -66,15 +67,14 @@ class _Pools:
         self.target = np.zeros((n, hidden))
         self.target_count = np.zeros(n)
 
-    def add(self, window: Window, states: np.ndarray) -> None:
-        seq = np.array([-1 if s is None else s for s in window.sequence_ids or ()])
-        vectors = states[: len(seq)]
-        self.comment[window.index] += vectors[seq == 0].sum(axis=0)
-        self.comment_count[window.index] += float((seq == 0).sum())
-        if (seq == 1).any():
-            # The target is whole in every window: average it once per window.
-            self.target[window.index] += vectors[seq == 1].mean(axis=0)
-            self.target_count[window.index] += 1.0
+    def add(self, index: np.ndarray, pooled: Pooled) -> None:
+        """Add a batch's pooled rows; ``index`` (rows,) is the input each row (window) belongs to."""
+        np.add.at(self.comment, index, pooled.comment_sum)
+        np.add.at(self.comment_count, index, pooled.comment_count)
+        # The target is whole in every window: its mean counts once per window.
+        paired = pooled.has_target
+        np.add.at(self.target, index[paired], pooled.target_mean[paired])
+        np.add.at(self.target_count, index[paired], 1.0)
 
     def means(self) -> tuple[np.ndarray, np.ndarray]:
         def mean(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -97,23 +97,54 @@ def _sentence_rows(vectors: np.ndarray, spans: list[list[tuple[int, int]]], n: i
 
 
 class Encoder:
-    """A transformer encoder with its tokenizer, run under ``torch.inference_mode``."""
+    """A transformer encoder with its tokenizer; the forward pass runs in the engine of its mode.
+
+    The default mode is ``fp32`` (the PyTorch model under ``torch.inference_mode``); training and
+    feature caches rely on it. :meth:`set_mode` switches to a faster engine (see
+    :mod:`moderation.models.runtime`), built from the weights as they are at that moment.
+    """
 
     def __init__(self, tokenizer: Any, model: PreTrainedModel, device: str, name: str) -> None:
         self.tokenizer = tokenizer
         self.model = model
         self.device = device
         self.name = name
+        self.engine: Engine = TorchEngine(model, device)
+        self.requested_mode = "fp32"
+        self.mode_reason = "default"
+        self._cache_dir: Path | None = None
 
     @classmethod
-    def load(cls, name_or_path: str | Path | None = None, *, device: str = "cpu") -> Encoder:
-        """Load a checkpoint from a local folder or a hub id (never downloads: offline only)."""
+    def load(
+        cls,
+        name_or_path: str | Path | None = None,
+        *,
+        device: str = "cpu",
+        mode: str = "fp32",
+        cache_dir: Path | None = None,
+    ) -> Encoder:
+        """Load a checkpoint from a local folder or a hub id (never downloads: offline only), in ``mode``."""
         from transformers import AutoModel
 
         source = str(name_or_path) if name_or_path is not None else str(bundled_encoder_path())
         name = str(name_or_path) if name_or_path is not None else BUNDLED_NAME
         tokenizer, model = load_offline(source, AutoModel, kind="encoder", device=device)
-        return cls(tokenizer, model, device, name)
+        encoder = cls(tokenizer, model, device, name)
+        if mode != "fp32":
+            encoder.set_mode(mode, cache_dir=cache_dir)
+        return encoder
+
+    @property
+    def mode(self) -> str:
+        """The numerics actually running: ``fp32``, ``int8`` or ``bf16`` (``auto`` resolved)."""
+        return self.engine.mode
+
+    def set_mode(self, mode: str, *, cache_dir: Path | None = None) -> Selection:
+        """Run the forward pass in ``mode`` (``auto``, ``fp32``, ``int8``, ``bf16``) from now on."""
+        selection = select_engine(self.model, self.tokenizer, mode, device=self.device, cache_dir=cache_dir)
+        self.engine, self.requested_mode, self.mode_reason = selection.engine, mode, selection.reason
+        self._cache_dir = cache_dir
+        return selection
 
     def load_weights(self, path: Path) -> None:
         """Overwrite some of the model's weights (fine-tuned layers saved as safetensors)."""
@@ -128,6 +159,9 @@ class Encoder:
         if unknown:
             raise ModelError(f"{path} does not fit {self.name}: {', '.join(unknown[:3])} ...")
         self.model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
+        if not isinstance(self.engine, TorchEngine):
+            # An exported engine holds a copy of the old weights: export the new ones.
+            self.set_mode(self.requested_mode, cache_dir=self._cache_dir)
 
     @property
     def hidden_size(self) -> int:
@@ -146,7 +180,8 @@ class Encoder:
 
         With ``sentences``, each sentence of a multi-sentence comment is also encoded on its own,
         in the same length-sorted batches, so a sentence's vector does not borrow its neighbours'
-        tone; a one-sentence comment's sentence vector is its comment vector.
+        tone; a one-sentence comment's sentence vector is its comment vector. Without it no
+        sentence is split or encoded.
         """
         n = len(texts)
         if targets is None:
@@ -160,11 +195,11 @@ class Encoder:
         pools = _Pools(len(inputs), self.hidden_size)
         # Length-sorted batches waste no compute on padding.
         windows.sort(key=lambda w: len(w.input_ids))
+        pad_id = self.tokenizer.pad_token_id or 0
         for start in range(0, len(windows), batch_size):
             batch = windows[start : start + batch_size]
-            states = self._forward(batch)
-            for row, window in enumerate(batch):
-                pools.add(window, states[row])
+            arrays, index, sequence = _batch_arrays(batch, pad_id)
+            pools.add(index, self.engine.pool(arrays, sequence))
             if progress is not None:
                 progress(min(start + batch_size, len(windows)), len(windows))
         comment, target = pools.means()
@@ -184,12 +219,14 @@ class Encoder:
         if single:
             windows += self._tokenize(single, [texts[i] for i in single], None)
         if paired:
-            pair_targets = [clip_target(self.tokenizer, str(targets[i])) for i in paired]
-            windows += self._tokenize(paired, [texts[i] for i in paired], pair_targets)
+            # A thread's comments share one target (its title): clip each distinct target once.
+            clipped = {t: clip_target(self.tokenizer, t) for t in {str(targets[i]) for i in paired}}
+            windows += self._tokenize(paired, [texts[i] for i in paired], [clipped[str(targets[i])] for i in paired])
         return windows
 
     def _tokenize(self, indices: list[int], texts: list[str], targets: list[str] | None) -> list[Window]:
-        # An empty comment still gets one window, so every input has a vector.
+        # One batched call of the Rust tokenizer. An empty comment still gets one window, so every
+        # input has a vector.
         texts = [t if t.strip() else "." for t in texts]
         encoding = self.tokenizer(
             texts,
@@ -212,10 +249,23 @@ class Encoder:
             for k in range(len(encoding["input_ids"]))
         ]
 
-    def _forward(self, batch: list[Window]) -> np.ndarray:
-        import torch
 
-        inputs = model_inputs(batch, self.tokenizer.pad_token_id or 0, self.device)
-        with torch.inference_mode():
-            output = self.model(**inputs)
-        return output.last_hidden_state.float().cpu().numpy()
+def _batch_arrays(batch: list[Window], pad_id: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The batch right-padded into int64 model inputs, each row's input index, and its sequence ids
+    (0 comment, 1 target, -1 special tokens and padding)."""
+    length = max(len(w.input_ids) for w in batch)
+    ids = np.full((len(batch), length), pad_id, dtype=np.int64)
+    mask = np.zeros((len(batch), length), dtype=np.int64)
+    types = np.zeros((len(batch), length), dtype=np.int64)
+    sequence = np.full((len(batch), length), -1, dtype=np.int8)
+    for row, window in enumerate(batch):
+        size = len(window.input_ids)
+        ids[row, :size] = window.input_ids
+        mask[row, :size] = 1
+        if window.token_type_ids is not None:
+            types[row, :size] = window.token_type_ids
+        sequence[row, :size] = [-1 if s is None else s for s in window.sequence_ids or ()]
+    arrays = {"input_ids": ids, "attention_mask": mask}
+    if batch[0].token_type_ids is not None:
+        arrays["token_type_ids"] = types
+    return arrays, np.array([w.index for w in batch]), sequence

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -29,7 +29,9 @@ from moderation.models.metrics import (
     rumour_f1,
     toxic_characters,
 )
-from moderation.models.scorer import Scorer
+
+if TYPE_CHECKING:
+    from moderation.models.scorer import Scorer
 
 METRICS: dict[str, tuple[str, Callable[[np.ndarray, np.ndarray], float]]] = {
     "sentiment": ("macro_recall", macro_recall),
@@ -219,11 +221,17 @@ def _scorer_systems(
     from moderation.models.heads import HeadSet
 
     heads_dir = Path(baseline_heads or BUNDLED_HEADS)
-    frozen = Scorer.load(heads=heads_dir)
+    from moderation.models.scorer import Scorer
+
+    modes = sorted(set(scorer.modes.values()))
+    # The baseline runs in the model's numerics, so the columns differ by weights alone.
+    frozen = Scorer.load(heads=heads_dir, mode=modes[0] if len(modes) == 1 else None)
     model_column = f"model: {scorer.name}"
     frozen_column = f"frozen heads (foundation) [{HeadSet.load(heads_dir).digest}]"
     systems = [ScorerSystem(model_column, scorer, threshold=threshold, batch_size=batch_size)]
     notes = [f"Frozen heads: {heads_dir.name}/ on the bundled encoder ({frozen.name})."]
+    if modes:
+        notes.append(f"Encoder numerics: {', '.join(modes)} (docs/speed.md).")
     if frozen.name == scorer.name:
         notes.append("The frozen heads are the model's own weights: that column repeats the model's figures.")
         return systems, {frozen_column: model_column}, notes

@@ -12,9 +12,11 @@ by temperature on each head's validation split.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,6 +35,8 @@ from moderation.models.training import fit_temperature, seed_everything
 from moderation.models.windows import clip_target
 
 Log = Callable[[str], object]
+#: Larger head weights multiply degenerate features; fine-tuning starts without them.
+MAX_HEAD_WEIGHT = 100.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class FinetuneConfig:
     label_smoothing: float = 0.1
     random_target: float = 0.5  # share of target-less items paired with a random topic
     seed: int = 0
+    soup: int = 1  # runs with seeds seed, seed+1, ... whose weights are averaged into one model
 
 
 @dataclass
@@ -113,7 +118,11 @@ class _Heads(nn.Module):
         self.linear = nn.ModuleDict()
         for name, head in heads.items():
             layer = nn.Linear(head.weight.shape[1], head.weight.shape[0])
-            layer.weight.data = torch.tensor(head.weight, dtype=torch.float32)
+            # Frozen-feature heads fold a StandardScaler into their weights: a feature that is all but
+            # constant (three MiniLM dimensions sit near 1e-32) gets a weight near 1e31, harmless at
+            # inference, but gradients through it overflow and clipping then zeroes every step.
+            weight = np.where(np.abs(head.weight) > MAX_HEAD_WEIGHT, 0.0, head.weight)
+            layer.weight.data = torch.tensor(weight, dtype=torch.float32)
             layer.bias.data = torch.tensor(head.bias, dtype=torch.float32)
             self.linear[name] = layer
 
@@ -126,8 +135,8 @@ class _Heads(nn.Module):
                 name,
                 self.labels[name],
                 self.kinds[name],
-                linear.weight.detach().numpy().astype(np.float64) / temperatures.get(name, 1.0),
-                linear.bias.detach().numpy().astype(np.float64) / temperatures.get(name, 1.0),
+                linear.weight.detach().cpu().numpy().astype(np.float64) / temperatures.get(name, 1.0),
+                linear.bias.detach().cpu().numpy().astype(np.float64) / temperatures.get(name, 1.0),
             )
             for name, linear in ((n, cast(nn.Linear, m)) for n, m in self.linear.items())
         }
@@ -170,6 +179,8 @@ class _Cacher:
             for r, i in enumerate(batch):
                 n = len(rows[i][0])
                 ids[r, :n], types[r, :n], mask[r, :n] = torch.tensor(rows[i][0]), torch.tensor(rows[i][1]), 1
+            device = self.encoder.device
+            ids, types, mask = ids.to(device), types.to(device), mask.to(device)
             with torch.inference_mode():
                 states = model.embeddings(input_ids=ids, token_type_ids=types)
                 additive = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
@@ -179,7 +190,7 @@ class _Cacher:
             for r, i in enumerate(batch):
                 n = len(rows[i][0])
                 sequence = np.array([-1 if s is None else s for s in rows[i][2]], dtype=np.int8)
-                cached[i] = _Cached(states[r, :n].numpy().astype(np.float16), sequence)
+                cached[i] = _Cached(states[r, :n].to(torch.float16).cpu().numpy(), sequence)
         return [c for c in cached if c is not None]
 
 
@@ -187,18 +198,23 @@ def _random_targets(n: int, share: float, rng: np.random.Generator, pool: Sequen
     return [str(pool[int(rng.integers(len(pool)))]) if rng.random() < share else None for _ in range(n)]
 
 
-def _collate(items: list[_Cached]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _collate(items: list[_Cached], device: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     length = max(len(c.sequence) for c in items)
     hidden = items[0].states.shape[1]
-    states = torch.zeros((len(items), length, hidden))
-    mask = torch.zeros((len(items), length), dtype=torch.long)
-    sequence = torch.full((len(items), length), -1, dtype=torch.long)
+    states = np.zeros((len(items), length, hidden), dtype=np.float32)
+    sequence = np.full((len(items), length), -1, dtype=np.int64)
     for r, c in enumerate(items):
         n = len(c.sequence)
-        states[r, :n] = torch.from_numpy(c.states.astype(np.float32))
-        mask[r, :n] = 1
-        sequence[r, :n] = torch.from_numpy(c.sequence.astype(np.int64))
-    return states, mask, sequence
+        states[r, :n] = c.states
+        sequence[r, :n] = c.sequence
+    mask = np.zeros((len(items), length), dtype=np.int64)
+    for r, c in enumerate(items):
+        mask[r, : len(c.sequence)] = 1
+    return (
+        torch.from_numpy(states).to(device),
+        torch.from_numpy(mask).to(device),
+        torch.from_numpy(sequence).to(device),
+    )
 
 
 class Finetuner:
@@ -208,11 +224,19 @@ class Finetuner:
         self.encoder = encoder
         self.config = config
         self.log = log
+        self.device = encoder.device
         layers = _encoder_layers(encoder)
         self.first_tuned = len(layers) - config.tune_layers
-        self.trunk = _Trunk(nn.ModuleList(layers[self.first_tuned :]))
-        self.heads = _Heads(heads.heads)
+        # A copy: each run of a soup starts from the same pretrained layers.
+        self.trunk = _Trunk(copy.deepcopy(nn.ModuleList(layers[self.first_tuned :]))).to(self.device)
+        self.heads = _Heads(heads.heads).to(self.device)
         self.manifest = dict(heads.manifest)
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """bf16 autocast on CUDA (tensor cores); plain fp32 on CPU, where bf16 is emulated on most chips."""
+        if torch.device(self.device).type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def fit(self, train: list[_TaskData], validation: list[_TaskData]) -> Finetuner:
         config = self.config
@@ -241,7 +265,8 @@ class Finetuner:
                 loss = self._loss(task, items, labels)
                 optimizer.zero_grad()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+                # A non-finite norm would make clipping zero the step: fail loudly instead.
+                torch.nn.utils.clip_grad_norm_(parameters, 1.0, error_if_nonfinite=True)
                 optimizer.step()
                 schedule.step()
                 running += float(loss.detach())
@@ -267,19 +292,20 @@ class Finetuner:
         return [batches[i] for i in order]
 
     def _pooled(self, items: list[_Cached]) -> tuple[torch.Tensor, torch.Tensor]:
-        states, mask, sequence = _collate(items)
-        comment, target = self.trunk(states, mask, sequence)
-        return comment, target
+        states, mask, sequence = _collate(items, self.device)
+        with self._autocast():
+            comment, target = self.trunk(states, mask, sequence)
+        return comment.float(), target.float()
 
     def _loss(self, task: str, items: list[_Cached], labels: np.ndarray) -> torch.Tensor:
         comment, target = self._pooled(items)
         smoothing = self.config.label_smoothing
         if task != "attributes":
             logits = self.heads.logits(task, comment, target)
-            gold = torch.as_tensor(labels, dtype=torch.long)
+            gold = torch.as_tensor(labels, dtype=torch.long, device=self.device)
             return nn.functional.cross_entropy(logits, gold, label_smoothing=smoothing)
         losses = []
-        fractions = torch.as_tensor(labels, dtype=torch.float32)
+        fractions = torch.as_tensor(labels, dtype=torch.float32, device=self.device)
         for column, attribute in enumerate(ATTRIBUTES):
             known = ~torch.isnan(fractions[:, column])
             if not known.any():
@@ -298,7 +324,7 @@ class Finetuner:
             for start in range(0, len(data.items), 64):
                 comment, target = self._pooled(data.items[start : start + 64])
                 for name in names:
-                    parts[name].append(self.heads.logits(name, comment, target).numpy())
+                    parts[name].append(self.heads.logits(name, comment, target).cpu().numpy())
         return {name: np.concatenate(chunks) for name, chunks in parts.items()}
 
     def validate(self, validation: list[_TaskData]) -> dict[str, float]:
@@ -335,7 +361,7 @@ class Finetuner:
 
         folder.mkdir(parents=True, exist_ok=True)
         state = {
-            f"encoder.layer.{self.first_tuned + i}.{key}": value.detach().to(torch.float16).contiguous()
+            f"encoder.layer.{self.first_tuned + i}.{key}": value.detach().to(torch.float16).cpu().contiguous()
             for i, layer in enumerate(self.trunk.layers)
             for key, value in layer.state_dict().items()
         }
@@ -355,10 +381,12 @@ class Finetuner:
         return heads
 
 
-def _task_data(
-    cacher: _Cacher, split: str, data_dir: Path, config: FinetuneConfig, rng: np.random.Generator, log: Log
-) -> list[_TaskData]:
-    """Sentiment, stance (VAST and TweetEval stance) and the attribute sets of one split, cached."""
+#: One task of one split before caching: its name, texts, targets and labels.
+TaskTexts = tuple[str, list[str], list[str | None], np.ndarray]
+
+
+def task_texts(split: str, data_dir: Path, config: FinetuneConfig, rng: np.random.Generator) -> list[TaskTexts]:
+    """Sentiment, stance (VAST and TweetEval stance) and the attribute sets of one split, as text."""
     topics = list(load_task("stance", "train", data_dir).targets) + list(STANCE_TARGETS.values())
     pool = sorted({t for t in topics if t})
     sentiment = load_task("sentiment", split, data_dir)
@@ -367,20 +395,29 @@ def _task_data(
     if split == "train":
         sentiment = sentiment.sample(config.items_per_task * config.epochs, seed=config.seed)
         attributes = _fewer_wikipedia(attributes, config.items_per_task // 3, rng)
-    out = []
     share = config.random_target if split == "train" else 0.0
-    for name, texts, targets, labels in (
-        ("sentiment", sentiment.texts, _random_targets(len(sentiment), share, rng, pool), sentiment.labels),
+    return [
+        ("sentiment", sentiment.texts, _random_targets(len(sentiment), share, rng, pool), np.asarray(sentiment.labels)),
         (
             "stance",
             [t for s in stance for t in s.texts],
             [t for s in stance for t in s.targets],
             np.concatenate([s.labels for s in stance]),
         ),
-        ("attributes", attributes.texts, _random_targets(len(attributes), share, rng, pool), attributes.fractions),
-    ):
+        (
+            "attributes",
+            attributes.texts,
+            _random_targets(len(attributes), share, rng, pool),
+            np.asarray(attributes.fractions),
+        ),
+    ]
+
+
+def _cache(cacher: _Cacher, split: str, tasks: list[TaskTexts], log: Log) -> list[_TaskData]:
+    out = []
+    for name, texts, targets, labels in tasks:
         log(f"finetune: running {len(texts):,} {split} {name} items through the frozen layers")
-        out.append(_TaskData(name, cacher(texts, targets), np.asarray(labels)))
+        out.append(_TaskData(name, cacher(texts, targets), labels))
     return out
 
 
@@ -391,6 +428,74 @@ def _fewer_wikipedia(data: AttributeSplit, keep: int, rng: np.random.Generator) 
     mask = np.ones(len(data), dtype=bool)
     mask[drop] = False
     return data.where(mask)
+
+
+def _mean_figure(figures: dict[str, Any]) -> float:
+    return float(np.mean([v for k, v in figures.items() if k.endswith(("macro_recall", "macro_f1"))]))
+
+
+def fit_soup(
+    encoder: Encoder,
+    heads: HeadSet,
+    train: list[_TaskData],
+    validation: list[_TaskData],
+    config: FinetuneConfig,
+    log: Log = print,
+) -> Finetuner:
+    """``config.soup`` runs from the same start with seeds ``seed, seed+1, ...``, averaged greedily.
+
+    Why averaging: runs fine-tuned from one pretrained start stay in one basin, so the mean of their
+    weights scores like an ensemble of them at the cost of one model. Greedy (Wortsman et al., 2022,
+    "Model soups"): runs are taken best first by mean validation figure, and each next one joins the
+    average only if that figure does not drop.
+    """
+    runs = [
+        Finetuner(encoder, heads, replace(config, seed=config.seed + k), log).fit(train, validation)
+        for k in range(config.soup)
+    ]
+    if len(runs) == 1:
+        return runs[0]
+    members = [{"seed": run.config.seed, **run.history_[-1]} for run in runs]
+    ranked = sorted(runs, key=lambda run: -_mean_figure(run.history_[-1]))
+    states = {module: [getattr(run, module).state_dict() for run in ranked] for module in ("trunk", "heads")}
+    soup = Finetuner(encoder, heads, config, log)
+    chosen: list[int] = []
+    best = -1.0
+    for k in range(len(ranked)):
+        for module, candidates in states.items():
+            picked = [candidates[i] for i in (*chosen, k)]
+            averaged = {key: torch.stack([c[key].float() for c in picked]).mean(0) for key in picked[0]}
+            getattr(soup, module).load_state_dict(averaged)
+        figures = soup.validate(validation)
+        log(f"finetune: soup with seed {ranked[k].config.seed}: {figures}")
+        if _mean_figure(figures) >= best:
+            chosen.append(k)
+            best = _mean_figure(figures)
+    for module, candidates in states.items():
+        picked = [candidates[i] for i in chosen]
+        soup_state = {key: torch.stack([c[key].float() for c in picked]).mean(0) for key in picked[0]}
+        getattr(soup, module).load_state_dict(soup_state)
+    seeds = [ranked[i].config.seed for i in chosen]
+    soup.history_ = [{"epoch": "soup", "seeds": seeds, "members": members, **soup.validate(validation)}]
+    log(f"finetune: greedy soup of seeds {seeds}: {soup.history_[-1]}")
+    soup.temperatures_ = soup._temperatures(validation)
+    return soup
+
+
+def finetune_texts(
+    encoder: Encoder,
+    heads: HeadSet,
+    texts: dict[str, list[TaskTexts]],
+    out_dir: Path,
+    config: FinetuneConfig,
+    *,
+    log: Log = print,
+) -> HeadSet:
+    """Fine-tune on prepared ``texts`` (``task_texts`` of the train and validation splits); save the model."""
+    cacher = _Cacher(encoder, config)
+    train = _cache(cacher, "train", texts["train"], log)
+    validation = _cache(cacher, "validation", texts["validation"], log)
+    return fit_soup(encoder, heads, train, validation, config, log).save(out_dir)
 
 
 def finetune(
@@ -405,11 +510,8 @@ def finetune(
     """Fine-tune ``encoder``'s top layers with ``heads`` (the frozen-feature heads) on every task; save both."""
     rng = np.random.default_rng(config.seed)
     seed_everything(config.seed)
-    cacher = _Cacher(encoder, config)
-    train = _task_data(cacher, "train", data_dir, config, rng, log)
-    validation = _task_data(cacher, "validation", data_dir, config, rng, log)
-    tuner = Finetuner(encoder, heads, config, log).fit(train, validation)
-    return tuner.save(out_dir)
+    texts = {split: task_texts(split, data_dir, config, rng) for split in ("train", "validation")}
+    return finetune_texts(encoder, heads, texts, out_dir, config, log=log)
 
 
 def finetune_and_measure(
@@ -421,16 +523,26 @@ def finetune_and_measure(
     *,
     log: Log = print,
 ) -> tuple[HeadSet, list[TaskResult]]:
-    """Fine-tune, then measure the saved model through the public ``Scorer`` as inference will run it,
-    and write those test figures into its manifest."""
+    """Fine-tune, then measure the saved model (``measure_saved``)."""
+    finetune(encoder, heads, data_dir, out_dir, config, log=log)
+    return measure_saved(encoder.name, out_dir, data_dir, device=encoder.device, log=log)
+
+
+def measure_saved(
+    encoder_name: str, out_dir: Path, data_dir: Path, *, device: str = "cpu", log: Log = print
+) -> tuple[HeadSet, list[TaskResult]]:
+    """Measure a saved fine-tuned model through the public ``Scorer``, as inference will run it, on
+    the test splits, and write those figures into its manifest."""
     from moderation.models.attribute_training import attribute_figures
     from moderation.models.evaluation import majority_label, score_predictions
     from moderation.models.metrics import expected_calibration_error
     from moderation.models.scorer import Scorer
 
-    tuned = finetune(encoder, heads, data_dir, out_dir, config, log=log)
-    scorer = Scorer.load(encoder.name if encoder.name != BUNDLED_NAME else None, heads=out_dir, device=encoder.device)
-    log("finetune: measuring the saved model on the test splits")
+    tuned = HeadSet.load(out_dir)
+    # fp32: the reference numerics; each faster mode's distance from it is measured in benchmarks/throughput.py.
+    name = encoder_name if encoder_name != BUNDLED_NAME else None
+    scorer = Scorer.load(name, heads=out_dir, device=device, mode="fp32")
+    log("finetune: measuring the saved model (fp32) on the test splits")
     specs = tuned.manifest["heads"]
     results = []
     for task in ("sentiment", "stance", "toxicity"):

@@ -82,6 +82,11 @@ class Scorer:
         self.backends = {task: backends[task] for task in TASK_LABELS}
         self.name = self._compose_name()
 
+    @property
+    def modes(self) -> dict[str, str]:
+        """Each task's encoder numerics (``fp32``, ``int8``, ``bf16``) where its backend has a mode."""
+        return {task: str(mode) for task, backend in self.backends.items() if (mode := getattr(backend, "mode", None))}
+
     def _compose_name(self) -> str:
         """The backend's name when one serves every task (the bundled name stays as stored), else each task's source."""
         assignments = self._assignments()
@@ -96,9 +101,16 @@ class Scorer:
         *,
         heads: str | Path | None = None,
         device: str = "cpu",
+        mode: str | None = None,
     ) -> Scorer:
-        """Load an encoder (default: the bundled one) with its heads (default: the bundled ones) for every task."""
-        backend = EncoderHeadsBackend.load(name_or_path, heads=heads, device=device)
+        """Load an encoder (default: the bundled one) with its heads (default: the bundled ones) for every task.
+
+        ``mode`` picks the encoder's numerics: ``fp32`` (reference), ``int8`` (ONNX Runtime, the
+        ``fast`` extra), ``bf16``, or ``auto``: int8 when ONNX Runtime is installed and agrees with
+        fp32 on this CPU, else bf16 on CPUs with bf16 units, else fp32; on CUDA bf16 (docs/speed.md).
+        Unset, ``MODERATION_MODE`` decides, else ``auto``.
+        """
+        backend = EncoderHeadsBackend.load(name_or_path, heads=heads, device=device, mode=mode)
         return cls(dict.fromkeys(TASK_LABELS, backend))
 
     @classmethod

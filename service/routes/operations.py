@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -20,14 +22,14 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "The database cannot be reached."}})
-def readyz(desk: DeskDep) -> dict[str, str]:
+def readyz(desk: DeskDep) -> dict[str, Any]:
     """Readiness: the model is loaded (it loads before the app starts) and the database answers."""
     try:
         with desk.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:
         raise ProblemError(503, "Not ready", f"database unreachable: {type(exc).__name__}") from exc
-    return {"status": "ready", "model": desk.scorer.name, "policy": desk.policy.digest}
+    return {"status": "ready", "model": desk.scorer.name, "modes": desk.scorer.modes, "policy": desk.policy.digest}
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
