@@ -163,7 +163,9 @@ def _read_jsonl(path: str) -> list[dict[str, Any]]:
 
 @app.command()
 def score(
-    path: Annotated[str, typer.Argument(help="JSONL with 'text' and optional 'target' per line, or -.")],
+    path: Annotated[
+        str, typer.Argument(help="JSONL with 'text' and optional 'target' per line, or -; or a folder of them.")
+    ],
     encoder: EncoderOpt = None,
     heads: HeadsOpt = None,
     models_config: ModelsConfigOpt = None,
@@ -172,9 +174,36 @@ def score(
     spans: Annotated[
         bool, typer.Option("--spans", help="Also score each sentence (Perspective's spanScores).")
     ] = False,
+    engine_name: Annotated[
+        str, typer.Option("--engine", help="local (this process) or ray (an actor pool; docs/scale.md).")
+    ] = "local",
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write one Parquet per input file here (corpus mode).")
+    ] = None,
+    actors: Annotated[int | None, typer.Option(min=1, help="Ray actors; default: one per CPU (GPU).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Redo outputs that are already complete.")] = False,
+    keep_text: Annotated[bool, typer.Option("--keep-text", help="Keep each comment's text in the output.")] = False,
+    ray_address: Annotated[
+        str | None, typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join; default: a local Ray.")
+    ] = None,
 ) -> None:
-    """Score each line's text (toward its target) and print it back with its scores."""
+    """Score each line's text (toward its target) and print it back with its scores; with a folder or
+    --out, write Parquet files of scores instead (resumable)."""
     with _user_errors():
+        if out_dir is not None or engine_name != "local" or Path(path).is_dir():
+            from moderation.scale import CorpusOptions, ScorerSpec, score_corpus
+
+            if out_dir is None or spans:
+                raise InputError("a folder, --out or --engine ray writes Parquet: pass --out DIR (and no --spans)")
+            spec = ScorerSpec(encoder, heads, models_config, device)
+            options = CorpusOptions(batch_size, keep_text=keep_text, force=force, actors=actors, address=ray_address)
+            run = partial(score_corpus, Path(path), out_dir, spec, engine=engine_name, options=options)
+            result = run() if engine_name == "ray" else _with_progress("scoring", run)
+            err.print(
+                f"{result.rows:,} comment(s) into {len(result.written)} file(s) in {out_dir}; "
+                f"{len(result.skipped)} complete file(s) skipped"
+            )
+            return
         items = _read_jsonl(path)
         scorer = _load_scorer(encoder, heads, device, models_config)
         scores = _with_progress(
@@ -201,13 +230,39 @@ def analyze(
     models_config: ModelsConfigOpt = None,
     device: DeviceOpt = "cpu",
     batch_size: BatchOpt = 32,
+    engine_name: Annotated[
+        str,
+        typer.Option("--engine", help="local, or ray: a folder of sources scored by an actor pool (docs/scale.md)."),
+    ] = "local",
+    actors: Annotated[int | None, typer.Option(min=1, help="Ray actors; default: one per CPU (GPU).")] = None,
+    ray_address: Annotated[
+        str | None, typer.Option(envvar="RAY_ADDRESS", help="Ray cluster to join; default: a local Ray.")
+    ] = None,
 ) -> None:
-    """Extract SOURCE, score every comment toward its article, store it, and print a table per thread."""
+    """Extract SOURCE, score every comment toward its article, store it, and print a table per thread.
+    A folder of sources, or --engine ray, stores each thread in its own transaction and skips threads
+    stored unchanged before."""
     from moderation.extraction import extract_all
     from moderation.pipeline import analyze as run_analyze
     from moderation.storage import make_engine, transaction
 
     with _user_errors():
+        if engine_name != "local" or Path(source).is_dir():
+            from moderation.scale import CorpusOptions, ScorerSpec, analyze_corpus
+
+            spec = ScorerSpec(encoder, heads, models_config, device)
+            options = CorpusOptions(batch_size, actors=actors, address=ray_address)
+            done = analyze_corpus(
+                Path(source), spec, make_engine(database_url), engine=engine_name, format=format, options=options
+            )
+            for result in done.stored:
+                actions = ", ".join(
+                    f"{sum(d.action == a for d in result.decisions)} {a}" for a in ("approve", "review", "reject")
+                )
+                title = result.thread.article.title or "(untitled)"
+                out.print(f"stored article {result.article_id}: {title} ({actions})", highlight=False)
+            out.print(f"{len(done.stored)} thread(s) stored, {len(done.skipped)} unchanged skipped")
+            return
         threads = extract_all(_read_source(source), format)
         scorer = _load_scorer(encoder, heads, device, models_config)
         engine = make_engine(database_url)
@@ -274,6 +329,9 @@ def train(
     ] = 0,
     tune_layers: Annotated[int, typer.Option(help="How many top encoder layers fine-tuning trains.")] = 2,
     items_per_task: Annotated[int, typer.Option(help="Fine-tuning items drawn per task and epoch.")] = 12000,
+    lr: Annotated[float, typer.Option(help="Fine-tuning learning rate of the top layer.")] = 5e-5,
+    layer_decay: Annotated[float, typer.Option(help="Each layer below learns this times the one above.")] = 0.8,
+    soup: Annotated[int, typer.Option(help="Fine-tuning runs (seeds) averaged greedily into one model.")] = 1,
     device: DeviceOpt = "cpu",
 ) -> None:
     """Train the heads on encoder features from the shared data (optionally fine-tuning the encoder's top
@@ -298,7 +356,13 @@ def train(
             from moderation.models.finetune import FinetuneConfig, finetune_and_measure
 
             config = FinetuneConfig(
-                tune_layers=tune_layers, epochs=finetune_epochs, items_per_task=items_per_task, seed=seed
+                tune_layers=tune_layers,
+                epochs=finetune_epochs,
+                items_per_task=items_per_task,
+                lr=lr,
+                layer_decay=layer_decay,
+                soup=soup,
+                seed=seed,
             )
             heads, results = finetune_and_measure(model, heads, data_dir, target, config, log=err.print)
         else:

@@ -161,6 +161,11 @@ def get_article(session: Session, article_id: int) -> ArticleRow | None:
     return session.get(ArticleRow, article_id)
 
 
+def find_article_id(session: Session, key: str) -> int | None:
+    """The stored article with this thread key (``Thread.key()``), if any."""
+    return session.scalar(select(ArticleRow.id).where(ArticleRow.key == key))
+
+
 def list_articles(session: Session, *, cursor: str | None = None, limit: int = 50) -> Page[ArticleRow]:
     """Stored articles, newest first."""
     query = select(ArticleRow).order_by(ArticleRow.id.desc()).limit(check_limit(limit) + 1)
