@@ -35,6 +35,17 @@ def test_health_readiness_and_metrics_answer_without_a_key(make_client: Callable
     assert "moderation_requests_total" in metrics.text
 
 
+def test_metrics_count_each_answer_by_route_and_status(make_client: Callable[..., Any]) -> None:
+    client = make_client(scopes=None)
+    client.get("/healthz")
+    client.get("/healthz")
+    client.post("/v1/comments:score", json={"comments": [{"text": "hi"}]})  # no key: 401
+    text = client.get("/metrics").text
+    assert 'moderation_requests_total{method="GET",route="/healthz",status="200"} 2.0' in text
+    assert 'moderation_requests_total{method="POST",route="/v1/comments:score",status="401"} 1.0' in text
+    assert 'moderation_request_seconds_count{route="/healthz"} 2.0' in text
+
+
 def test_unknown_routes_answer_problem_json(make_client: Callable[..., Any]) -> None:
     response = make_client(scopes=None).get("/v1/nothing-here")
     assert response.status_code == 404
