@@ -18,6 +18,7 @@ two files (the device returns files of at most 16 MiB) and ``merge`` joins them 
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import json
 import os
@@ -88,6 +89,14 @@ def prepare() -> None:
     print(json.dumps(sizes), f"{sum(f.stat().st_size for f in STAGE.rglob('*') if f.is_file()) / 2**20:.1f} MiB")
 
 
+@functools.cache
+def _staged() -> dict[str, Any]:
+    """What ``prepare`` wrote, read once for the fine-tune and both throughput corpora."""
+    with gzip.open(TEXTS, "rb") as fh:
+        staged: dict[str, Any] = pickle.load(fh)
+    return staged
+
+
 def _encoder(device: str) -> Any:
     from moderation.models.encoder import Encoder
 
@@ -103,8 +112,7 @@ def _finetune(out: Path, log: Any) -> None:
     from moderation.models.finetune import FinetuneConfig, finetune_texts
     from moderation.models.heads import ENCODER_WEIGHTS, HeadSet
 
-    with gzip.open(TEXTS, "rb") as fh:
-        staged = pickle.load(fh)
+    staged = _staged()
     config = FinetuneConfig(**{**staged["config"], **SMOKE_CONFIG}) if SMOKE else FinetuneConfig(**staged["config"])
     encoder = _encoder(DEVICE)
     model_dir = out / "model"
@@ -124,8 +132,7 @@ def _finetune(out: Path, log: Any) -> None:
 
 def _corpus(n: int) -> list[str]:
     """Real comments as they come (the staged training texts: tweets, news comments, Wikipedia)."""
-    with gzip.open(TEXTS, "rb") as fh:
-        staged = pickle.load(fh)
+    staged = _staged()
     texts = [t for _, task_texts, _, _ in staged["texts"]["train"] for t in task_texts]
     return [texts[i % len(texts)] for i in range(n)]
 

@@ -203,13 +203,12 @@ def _collate(items: list[_Cached], device: str) -> tuple[torch.Tensor, torch.Ten
     hidden = items[0].states.shape[1]
     states = np.zeros((len(items), length, hidden), dtype=np.float32)
     sequence = np.full((len(items), length), -1, dtype=np.int64)
+    mask = np.zeros((len(items), length), dtype=np.int64)
     for r, c in enumerate(items):
         n = len(c.sequence)
         states[r, :n] = c.states
         sequence[r, :n] = c.sequence
-    mask = np.zeros((len(items), length), dtype=np.int64)
-    for r, c in enumerate(items):
-        mask[r, : len(c.sequence)] = 1
+        mask[r, :n] = 1
     return (
         torch.from_numpy(states).to(device),
         torch.from_numpy(mask).to(device),
@@ -459,22 +458,23 @@ def fit_soup(
     ranked = sorted(runs, key=lambda run: -_mean_figure(run.history_[-1]))
     states = {module: [getattr(run, module).state_dict() for run in ranked] for module in ("trunk", "heads")}
     soup = Finetuner(encoder, heads, config, log)
+
+    def load_average(indices: Sequence[int]) -> None:
+        for module, candidates in states.items():
+            picked = [candidates[i] for i in indices]
+            averaged = {key: torch.stack([c[key].float() for c in picked]).mean(0) for key in picked[0]}
+            getattr(soup, module).load_state_dict(averaged)
+
     chosen: list[int] = []
     best = -1.0
     for k in range(len(ranked)):
-        for module, candidates in states.items():
-            picked = [candidates[i] for i in (*chosen, k)]
-            averaged = {key: torch.stack([c[key].float() for c in picked]).mean(0) for key in picked[0]}
-            getattr(soup, module).load_state_dict(averaged)
+        load_average([*chosen, k])
         figures = soup.validate(validation)
         log(f"finetune: soup with seed {ranked[k].config.seed}: {figures}")
         if _mean_figure(figures) >= best:
             chosen.append(k)
             best = _mean_figure(figures)
-    for module, candidates in states.items():
-        picked = [candidates[i] for i in chosen]
-        soup_state = {key: torch.stack([c[key].float() for c in picked]).mean(0) for key in picked[0]}
-        getattr(soup, module).load_state_dict(soup_state)
+    load_average(chosen)
     seeds = [ranked[i].config.seed for i in chosen]
     soup.history_ = [{"epoch": "soup", "seeds": seeds, "members": members, **soup.validate(validation)}]
     log(f"finetune: greedy soup of seeds {seeds}: {soup.history_[-1]}")

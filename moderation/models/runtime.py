@@ -140,31 +140,16 @@ class TorchEngine:
     def __call__(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         import torch
 
-        tensors = {name: torch.from_numpy(array).to(self.device) for name, array in inputs.items()}
-        autocast = (
-            torch.autocast(device_type=torch.device(self.device).type, dtype=torch.bfloat16)
-            if self.mode == "bf16"
-            else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), autocast:
-            output = self.model(**tensors)
-        return np.asarray(output.last_hidden_state.float().cpu().numpy())
+        with torch.inference_mode():
+            return np.asarray(self._states(inputs).cpu().numpy())
 
     def pool(self, inputs: Mapping[str, np.ndarray], sequence: np.ndarray) -> Pooled:
         """Pooled on the model's device: on a GPU only (rows, hidden) vectors cross to the host."""
         import torch
 
-        tensors = {name: torch.from_numpy(array).to(self.device, non_blocking=True) for name, array in inputs.items()}
-        ids = torch.from_numpy(sequence).to(self.device, non_blocking=True)
-        autocast = (
-            torch.autocast(device_type=torch.device(self.device).type, dtype=torch.bfloat16)
-            if self.mode == "bf16"
-            else contextlib.nullcontext()
-        )
         with torch.inference_mode():
-            with autocast:
-                states = self.model(**tensors).last_hidden_state
-            states = states.float()
+            states = self._states(inputs)
+            ids = torch.from_numpy(sequence).to(self.device, non_blocking=True)
             comment = (ids == 0).to(states.dtype)
             target = (ids == 1).to(states.dtype)
             counts = target.sum(dim=1)
@@ -172,6 +157,20 @@ class TorchEngine:
             target_mean = torch.einsum("rt,rth->rh", target, states) / counts.clamp(min=1.0)[:, None]
             host = [t.cpu().numpy() for t in (comment_sum, comment.sum(dim=1), target_mean, counts)]
         return Pooled(host[0], host[1], host[2], host[3] > 0)
+
+    def _states(self, inputs: Mapping[str, np.ndarray]) -> Any:
+        """The last hidden state in float32 on the model's device (call under ``inference_mode``)."""
+        import torch
+
+        tensors = {name: torch.from_numpy(array).to(self.device, non_blocking=True) for name, array in inputs.items()}
+        autocast = (
+            torch.autocast(device_type=torch.device(self.device).type, dtype=torch.bfloat16)
+            if self.mode == "bf16"
+            else contextlib.nullcontext()
+        )
+        with autocast:
+            states = self.model(**tensors).last_hidden_state
+        return states.float()
 
 
 class OnnxEngine:
