@@ -23,8 +23,10 @@ import gzip
 import json
 import os
 import pickle
+import subprocess
 import sys
 import time
+import traceback
 import types
 from pathlib import Path
 from typing import Any
@@ -33,17 +35,21 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / ".device"
 TEXTS = STAGE / "finetune_texts.pkl.gz"
 ENCODER = STAGE / "encoder"
+FROZEN = STAGE / "frozen_heads"
 BUNDLED = ROOT / "moderation" / "models" / "bundled"
+#: The commit whose bundled heads are the frozen-encoder heads (``moderation train`` without
+#: fine-tuning) that every fine-tune starts from; later commits bundle fine-tuned heads.
+FROZEN_HEADS_COMMIT = "65034a6"
 
-#: The bundled model's fine-tune: every layer, two epochs, one seed (what 15 minutes of GPU allowed).
+#: The bundled model's fine-tune: every layer, three epochs, a greedy soup of two seeds.
 CONFIG = {
     "tune_layers": 6,
-    "epochs": 2,
+    "epochs": 3,
     "items_per_task": 16000,
     "batch_size": 32,
     "lr": 8e-5,
     "layer_decay": 0.85,
-    "soup": 1,
+    "soup": 2,
 }
 
 
@@ -85,6 +91,12 @@ def prepare() -> None:
         (ENCODER / name).write_bytes((source / name).read_bytes())
     state = load_file(str(source / "model.safetensors"))
     save_file({k: v.half().contiguous() for k, v in state.items()}, str(ENCODER / "model.safetensors"))
+    FROZEN.mkdir(exist_ok=True)
+    for name in ("heads.json", "heads.safetensors"):
+        blob = f"{FROZEN_HEADS_COMMIT}:moderation/models/bundled/{name}"
+        (FROZEN / name).write_bytes(
+            subprocess.run(["git", "show", blob], cwd=ROOT, capture_output=True, check=True).stdout
+        )
     sizes = {split: {name: len(t) for name, t, _, _ in tasks} for split, tasks in texts.items()}
     print(json.dumps(sizes), f"{sum(f.stat().st_size for f in STAGE.rglob('*') if f.is_file()) / 2**20:.1f} MiB")
 
@@ -120,7 +132,7 @@ def _finetune(out: Path, log: Any) -> None:
     texts = staged["texts"]
     if SMOKE:
         texts = {split: [(n, t[:64], g[:64], y[:64]) for n, t, g, y in tasks] for split, tasks in texts.items()}
-    finetune_texts(encoder, HeadSet.load(BUNDLED), texts, model_dir, config, log=log)
+    finetune_texts(encoder, HeadSet.load(FROZEN), texts, model_dir, config, log=log)
     log(f"finetune: {time.perf_counter() - started:.0f} s in all")
     state = load_file(str(model_dir / ENCODER_WEIGHTS))
     keys = sorted(state)
@@ -154,42 +166,72 @@ def _rate(fn: Any, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
-def _throughput(out: Path, log: Any) -> None:
-    """Comments/s on the GPU: the peer way (a transformers pipeline per task) against ``Encoder.encode``."""
-    import torch
+def _peer(results: dict[str, Any], out: Path, scale: int, log: Any) -> None:
+    """The peer way: a transformers ``pipeline("text-classification")`` per task, one comment per call and batched."""
     from transformers import AutoModelForSequenceClassification, pipeline
 
-    from moderation.models.heads import HeadSet
-
-    gpu = DEVICE == "cuda"
-    results: dict[str, Any] = {"device": torch.cuda.get_device_name(0) if gpu else DEVICE, "torch": torch.__version__}
-    heads = HeadSet.load(BUNDLED)
-    encoder = _encoder(DEVICE)
-    scale = 100 if SMOKE else 1
     peer_texts = _corpus(20_000 // scale)
     classifier = AutoModelForSequenceClassification.from_pretrained(ENCODER, num_labels=3).float().to(DEVICE).eval()
-    task = pipeline("text-classification", model=classifier, tokenizer=encoder.tokenizer, device=DEVICE)
-    for batch in (1, 256) if os.environ.get("DEVICE_RUN_PEER", "1") == "1" else ():
+    task = pipeline("text-classification", model=classifier, tokenizer=str(ENCODER), device=DEVICE)
+    for batch in (1, 256):
         n = 2_000 // scale if batch == 1 else len(peer_texts)
         rate = _rate(lambda n=n, b=batch: task(peer_texts[:n], batch_size=b, truncation=True), n)
         results[f"peer pipeline, batch {batch}, one task"] = rate
         results[f"peer pipeline, batch {batch}, three tasks"] = rate / 3
         log(f"throughput: peer batch {batch}: {rate:,.0f} comments/s per task")
         (out / "throughput.json").write_text(json.dumps(results, indent=2))
+
+
+def _throughput(out: Path, log: Any) -> None:
+    """Comments/s on the GPU: the peer way (a transformers pipeline per task) against ``Encoder.encode``."""
+    import numpy as np
+    import torch
+
+    from moderation.models.heads import HeadSet, feature_matrices
+
+    gpu = DEVICE == "cuda"
+    results: dict[str, Any] = {"device": torch.cuda.get_device_name(0) if gpu else DEVICE, "torch": torch.__version__}
+    heads = HeadSet.load(BUNDLED)
+    encoder = _encoder(DEVICE)
+    scale = 100 if SMOKE else 1
+    if os.environ.get("DEVICE_RUN_PEER", "0") == "1":
+        _peer(results, out, scale, log)
     texts = _corpus(200_000 // scale)
-    for mode in os.environ.get("DEVICE_RUN_MODES", "fp32,bf16").split(","):
+    tokenize = encoder._window_tokenizer()
+    rate = _rate(
+        lambda: [
+            tokenize(texts[a : a + 16384], [None] * len(texts[a : a + 16384])) for a in range(0, len(texts), 16384)
+        ],
+        len(texts),
+    )
+    results["window tokenizer alone (16 cores)"] = rate
+    log(f"throughput: tokenizer alone: {rate:,.0f} comments/s")
+    windows = tokenize(texts, [None] * len(texts))
+    order = np.argsort(windows.lengths, kind="stable")
+    for mode, batch in (
+        m.split(":") for m in os.environ.get("DEVICE_RUN_MODES", "bf16:1024,bf16:4096,fp32:1024").split(",")
+    ):
         encoder.set_mode(mode)
-        for batch in (1024, 256):
+        size = int(batch)
+        batches = [tokenize.batch(windows, order[a : a + size]) for a in range(0, len(order), size)]
 
-            def score(batch: int = batch) -> None:
-                features = encoder.encode(texts, batch_size=batch)
-                for head in heads.heads.values():
-                    head.predict_proba(features)
+        def engine_only(batches: list[Any] = batches) -> None:
+            for result in [encoder.engine.submit(arrays, sequence) for arrays, sequence in batches]:
+                result()
 
-            rate = _rate(score, len(texts))
-            results[f"Encoder.encode + heads, {mode}, batch {batch}"] = rate
-            log(f"throughput: ours {mode} batch {batch}: {rate:,.0f} comments/s, all heads")
-            (out / "throughput.json").write_text(json.dumps(results, indent=2))
+        rate = _rate(engine_only, len(texts))
+        results[f"engine only (pre-built batches), {mode}, batch {size}"] = rate
+        log(f"throughput: engine only {mode} batch {size}: {rate:,.0f} comments/s")
+
+        def score(size: int = size) -> None:
+            matrices = feature_matrices(encoder.encode(texts, batch_size=size))
+            for head in heads.heads.values():
+                head.proba(matrices(head.features))
+
+        rate = _rate(score, len(texts))
+        results[f"Encoder.encode + heads, {mode}, batch {size}"] = rate
+        log(f"throughput: ours {mode} batch {size}: {rate:,.0f} comments/s, all heads")
+        (out / "throughput.json").write_text(json.dumps(results, indent=2))
     if gpu:
         results["peak GPU memory (GiB)"] = torch.cuda.max_memory_allocated() / 2**30
     (out / "throughput.json").write_text(json.dumps(results, indent=2))
@@ -207,10 +249,12 @@ def run() -> None:
         log_file.flush()
 
     only = os.environ.get("DEVICE_RUN_ONLY", "")
-    if only in ("", "finetune"):
-        _finetune(out, log)
-    if only in ("", "throughput"):
-        _throughput(out, log)
+    for name, step in (("finetune", _finetune), ("throughput", _throughput)):
+        if only in ("", name):
+            try:
+                step(out, log)
+            except Exception:  # one step's failure must not cost the other its device time
+                log(f"{name} failed:\n{traceback.format_exc()}")
 
 
 def merge(folder: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from moderation import Scorer
 from moderation.models.data import load_task
 from moderation.models.encoder import Encoder, PairFeatures
-from moderation.models.heads import HeadSet
+from moderation.models.heads import HeadSet, LinearHead, softmax
 from moderation.models.training import HeadTrainer, train_heads
 
 
@@ -95,3 +96,36 @@ def test_calibration_is_folded_into_the_saved_head(tiny_encoder_dir: Path, tiny_
             assert 0.0 <= calibration["test_ece"] <= 1.0
         else:  # attributes: the gap to the rater fractions, per test set
             assert all(0.0 <= figures["calibration_gap"] <= 1.0 for figures in spec["test"].values())
+
+
+def test_heads_with_moderate_weights_score_in_float32_and_large_ones_in_float64() -> None:
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(50, 8)).astype(np.float32)
+    labels = ("negative", "neutral", "positive")
+    moderate = LinearHead("sentiment", labels, "comment", rng.normal(size=(3, 8)) * 10, rng.normal(size=3))
+    weight = rng.normal(size=(3, 8))
+    weight[:, 0] *= 1e6  # a scaler folded over a near-constant feature
+    large = LinearHead("sentiment", labels, "comment", weight, rng.normal(size=3))
+
+    def exact(head: LinearHead) -> np.ndarray:
+        return softmax(matrix.astype(np.float64) @ head.weight.T + head.bias)
+
+    np.testing.assert_allclose(moderate.proba(matrix), exact(moderate), atol=1e-6)
+    np.testing.assert_array_equal(large.proba(matrix), exact(large))
+
+
+def test_the_model_card_lists_each_soup_runs_epochs_then_the_average() -> None:
+    from moderation.models.card import _history_entry
+
+    def run(seed: int, first: float, last: float) -> dict[str, Any]:
+        epochs = [{"epoch": 0, "stance macro_f1": first}, {"epoch": 1, "stance macro_f1": last}]
+        return {"seed": seed, **epochs[-1], "history": epochs}
+
+    members = [run(0, 0.6, 0.7), run(1, 0.6, 0.72)]
+    entry = {"epoch": "soup", "seeds": [1, 0], "members": members, "stance macro_f1": 0.73}
+    assert _history_entry(entry) == (
+        "seed 0: epoch 0: stance macro_f1 0.6; epoch 1: stance macro_f1 0.7 | "
+        "seed 1: epoch 0: stance macro_f1 0.6; epoch 1: stance macro_f1 0.72 | "
+        "greedy soup of seeds 1, 0: stance macro_f1 0.73"
+    )
+    assert _history_entry({"epoch": 2, "stance macro_f1": 0.7}) == "epoch 2: stance macro_f1 0.7"

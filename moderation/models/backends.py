@@ -9,7 +9,7 @@ serves several tasks still runs one pass.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -18,7 +18,7 @@ import numpy as np
 
 from moderation.errors import ModelError
 from moderation.models.encoder import Encoder, PairFeatures, Progress
-from moderation.models.heads import ENCODER_WEIGHTS, HeadSet
+from moderation.models.heads import ENCODER_WEIGHTS, HeadSet, feature_matrices
 from moderation.models.labels import ATTRIBUTES, TASK_LABELS
 from moderation.models.runtime import default_mode
 
@@ -126,8 +126,9 @@ class EncoderHeadsBackend:
     ) -> BackendOutput:
         scored_spans = spans and "toxicity" in tasks
         features = self.encoder.encode(texts, targets, batch_size=batch_size, progress=progress, sentences=scored_spans)
-        probabilities = {task: self._proba(task, features) for task in tasks}
-        attributes = self._attributes(features) if "toxicity" in tasks else {}
+        matrices = feature_matrices(features)
+        probabilities = {task: self._proba(task, matrices) for task in tasks}
+        attributes = self._attributes(matrices) if "toxicity" in tasks else {}
         return BackendOutput(
             probabilities,
             attributes=attributes,
@@ -135,16 +136,16 @@ class EncoderHeadsBackend:
             experimental=self.experimental if attributes else (),
         )
 
-    def _proba(self, task: str, features: PairFeatures) -> np.ndarray:
+    def _proba(self, task: str, matrices: Callable[[str], np.ndarray]) -> np.ndarray:
         head = self.heads.heads[task]
         # Heads store their labels: reorder to the public order whatever order they were trained in.
         order = [head.labels.index(label) for label in TASK_LABELS[task]]
-        return head.predict_proba(features)[:, order]
+        return head.proba(matrices(head.features))[:, order]
 
-    def _attributes(self, features: PairFeatures) -> dict[str, np.ndarray]:
+    def _attributes(self, matrices: Callable[[str], np.ndarray]) -> dict[str, np.ndarray]:
         """Each attribute head's probability that its attribute is present."""
         return {
-            name: head.predict_proba(features)[:, head.labels.index("present")]
+            name: head.proba(matrices(head.features))[:, head.labels.index("present")]
             for name, head in self.attribute_heads.items()
         }
 
@@ -158,7 +159,8 @@ class EncoderHeadsBackend:
         sentences = PairFeatures(
             features.sentence_vectors, np.zeros_like(features.sentence_vectors), np.zeros(count, bool), np.ones(count)
         )
-        scores = {"TOXICITY": self._proba("toxicity", sentences)[:, -1], **self._attributes(sentences)}
+        matrices = feature_matrices(sentences)
+        scores = {"TOXICITY": self._proba("toxicity", matrices)[:, -1], **self._attributes(matrices)}
         row = 0
         for i, offsets in enumerate(features.sentences):
             for begin, end in offsets:

@@ -77,9 +77,7 @@ def _finetune_lines(manifest: dict[str, Any]) -> list[str]:
     tuned = manifest.get("finetune")
     if not tuned:
         return ["The encoder is frozen: heads read its mean-pooled output."]
-    history = "; ".join(
-        f"epoch {h['epoch']}: " + ", ".join(f"{k} {v}" for k, v in h.items() if k != "epoch") for h in tuned["history"]
-    )
+    history = "; ".join(_history_entry(h) for h in tuned["history"])
     settings = ", ".join(f"{k}={v}" for k, v in tuned.items() if k != "history")
     return [
         f"The top {tuned['tune_layers']} encoder layers were fine-tuned with every head at once "
@@ -88,6 +86,22 @@ def _finetune_lines(manifest: dict[str, Any]) -> list[str]:
         "Validation during fine-tuning (epoch 0 = the frozen-feature heads, less their weights on three "
         f"degenerate encoder dimensions, which fine-tuning cannot start from): {history}.",
     ]
+
+
+def _figures(entry: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in entry.items() if isinstance(v, float))
+
+
+def _history_entry(entry: dict[str, Any]) -> str:
+    """One epoch's validation figures, or a soup's: each member run epoch by epoch, then the average."""
+    if entry["epoch"] != "soup":
+        return f"epoch {entry['epoch']}: {_figures(entry)}"
+    runs = [
+        f"seed {m['seed']}: " + "; ".join(f"epoch {h['epoch']}: {_figures(h)}" for h in m.get("history", [m]))
+        for m in entry["members"]
+    ]
+    seeds = ", ".join(str(seed) for seed in entry["seeds"])
+    return " | ".join([*runs, f"greedy soup of seeds {seeds}: {_figures(entry)}"])
 
 
 def write_model_card(folder: Path, heads: HeadSet, results: list[TaskResult]) -> Path:

@@ -9,8 +9,11 @@ over every comment token of every window, so nothing is silently truncated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain, groupby, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,15 +22,19 @@ import numpy as np
 from moderation.errors import ModelError
 from moderation.models.runtime import Engine, Pooled, Selection, TorchEngine, select_engine
 from moderation.models.sentences import sentence_spans
-from moderation.models.windows import Window, clip_target, load_offline
+from moderation.models.windows import clip_target, load_offline
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 WINDOW_TOKENS = 256
 WINDOW_STRIDE = 64
+#: Inputs tokenized at a time: large enough for long sorted batches, small enough to bound memory.
+CHUNK_INPUTS = 16384
+#: Chunks tokenized at once (see ``Encoder.encode``).
+TOKENIZE_THREADS = 2
 
-#: Called after each batch with (windows done, windows in all).
+#: Called after each batch with (windows done, windows in all; inputs not tokenized yet count one each).
 Progress = Callable[[int, int], object]
 
 
@@ -55,32 +62,176 @@ class PairFeatures:
     sentence_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
 
-class _Pools:
-    """Running sums of token vectors per comment and per target, over all of a comment's windows.
+@dataclass(frozen=True)
+class _Template:
+    """Where the tokenizer's post-processor puts special tokens around one text and around a pair.
 
-    Tokens in the overlap of two windows count twice.
+    Learnt once from two probes, so each window's segments (specials before the comment, comment,
+    specials between, target, specials after) follow from its length: no per-token Python work.
+    Row 0 is a lone text, row 1 a (comment, target) pair.
     """
 
-    def __init__(self, n: int, hidden: int) -> None:
-        self.comment = np.zeros((n, hidden))
-        self.comment_count = np.zeros(n)
-        self.target = np.zeros((n, hidden))
-        self.target_count = np.zeros(n)
+    specials: np.ndarray  # (2, 3): special tokens before the comment, between comment and target, after it all
+    types: np.ndarray  # (2, 6): the token type id of each segment, padding last
 
-    def add(self, index: np.ndarray, pooled: Pooled) -> None:
-        """Add a batch's pooled rows; ``index`` (rows,) is the input each row (window) belongs to."""
-        np.add.at(self.comment, index, pooled.comment_sum)
-        np.add.at(self.comment_count, index, pooled.comment_count)
-        # The target is whole in every window: its mean counts once per window.
-        paired = pooled.has_target
-        np.add.at(self.target, index[paired], pooled.target_mean[paired])
-        np.add.at(self.target_count, index[paired], 1.0)
+    @classmethod
+    def learn(cls, backend: Any) -> _Template:
+        specials = np.zeros((2, 3), dtype=np.int64)
+        types = np.zeros((2, 6), dtype=np.int64)
+        for kind, pair in enumerate((None, "c d")):
+            encoding = backend.encode("a b", pair)
+            runs = [
+                (key, [t for _, t in run])
+                for key, run in groupby(zip(encoding.sequence_ids, encoding.type_ids, strict=True), key=lambda p: p[0])
+            ]
+            last = -1
+            for key, run_types in runs:
+                if key is None:
+                    segment = 0 if last < 1 else 2 if (last == 1 and pair is not None) else 4
+                else:
+                    segment = 1 if key == 0 else 3
+                if segment <= last or len(set(run_types)) > 1:
+                    raise ModelError(
+                        "the tokenizer's special tokens are not at fixed places; its windows cannot be pooled"
+                    )
+                types[kind, segment] = run_types[0]
+                if key is None:
+                    specials[kind, segment // 2] = len(run_types)
+                last = segment
+        return cls(specials, types)
 
-    def means(self) -> tuple[np.ndarray, np.ndarray]:
+
+#: Sequence id of each segment (see :class:`_Template`): 0 comment, 1 target, -1 special tokens and padding.
+_SEGMENT_SEQUENCE = np.array([-1, 0, -1, 1, -1, -1], dtype=np.int8)
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """One chunk of inputs tokenized into windows, as flat arrays (windows of an input are adjacent)."""
+
+    ids: np.ndarray  # every window's token ids, one window after another
+    offsets: np.ndarray  # (windows,) where each window starts in ``ids``
+    lengths: np.ndarray  # (windows,)
+    owner: np.ndarray  # (windows,) the chunk's input each window belongs to, non-decreasing
+    kind: np.ndarray  # (windows,) 0 lone text, 1 paired with a target
+    bounds: np.ndarray  # (windows, 5): where each segment after the first begins, the last one ends
+    n_inputs: int
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def windows_per_input(self) -> np.ndarray:
+        return np.bincount(self.owner, minlength=self.n_inputs)
+
+
+class _WindowTokenizer:
+    """The Rust tokenizer behind ``tokenizer``, set to cut overlapping windows, over whole chunks.
+
+    A private copy of the backend: truncation settings on it never leak into the caller's tokenizer.
+    """
+
+    def __init__(self, tokenizer: Any) -> None:
+        from tokenizers import Tokenizer
+
+        self.backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+        self.backend.no_padding()
+        self.backend.enable_truncation(WINDOW_TOKENS, stride=WINDOW_STRIDE, strategy="only_first")
+        self.template = _Template.learn(self.backend)
+        self.pad_id = int(tokenizer.pad_token_id or 0)
+        self.types = "token_type_ids" in getattr(tokenizer, "model_input_names", ())
+        self._target_tokens: dict[str, int] = {}
+
+    def batch(self, windows: _Windows, rows: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """``rows`` of ``windows`` right-padded into int64 model inputs, and their sequence ids
+        (0 comment, 1 target, -1 special tokens and padding)."""
+        lengths = windows.lengths[rows]
+        position = np.arange(int(lengths.max()))
+        bounds = windows.bounds[rows]
+        segment = sum((position[None, :] >= bounds[:, k, None]).view(np.int8) for k in range(bounds.shape[1]))
+        valid = position[None, :] < lengths[:, None]
+        gather = np.minimum(windows.offsets[rows][:, None] + position[None, :], len(windows.ids) - 1)
+        arrays = {
+            "input_ids": np.where(valid, windows.ids[gather], self.pad_id),
+            "attention_mask": valid.astype(np.int64),
+        }
+        if self.types:
+            arrays["token_type_ids"] = self.template.types[windows.kind[rows][:, None], segment]
+        return arrays, _SEGMENT_SEQUENCE[segment]
+
+    def target_tokens(self, target: str) -> int:
+        if target not in self._target_tokens:
+            sequence_ids = self.backend.encode(".", target).sequence_ids
+            self._target_tokens[target] = sum(1 for s in sequence_ids if s == 1)
+        return self._target_tokens[target]
+
+    @staticmethod
+    def _with_overflow(encodings: list[Any], ids: list[list[int]]) -> tuple[list[list[int]], np.ndarray]:
+        """``ids`` with the further windows of each full one spliced in after it."""
+        per_input = np.ones(len(ids), dtype=np.int64)
+        spliced: list[list[int]] = []
+        done = 0
+        for i in (i for i, window in enumerate(ids) if len(window) == WINDOW_TOKENS):
+            more = [window.ids for window in encodings[i].overflowing]
+            spliced += ids[done : i + 1] + more
+            per_input[i] += len(more)
+            done = i + 1
+        return spliced + ids[done:], per_input
+
+    def __call__(self, texts: Sequence[str], targets: Sequence[str | None]) -> _Windows:
+        # An empty comment still gets one window, so every input has a vector.
+        items: list[str | tuple[str, str]] = [
+            (text if text.strip() else ".") if not target else (text if text.strip() else ".", target)
+            for text, target in zip(texts, targets, strict=True)
+        ]
+        encodings = self.backend.encode_batch(items)
+        ids = [encoding.ids for encoding in encodings]
+        # Only a full window can have more after it: the rest skip the (costly) overflow lookup.
+        ids, per_input = self._with_overflow(encodings, ids)
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        owners = np.repeat(np.arange(len(items)), per_input)
+        kind = np.array([1 if t else 0 for t in targets], dtype=np.int64)[owners]
+        target_tokens = np.array([self.target_tokens(t) if t else 0 for t in targets], dtype=np.int64)[owners]
+        before, between, after = self.template.specials[kind].T
+        comment_end = lengths - after - target_tokens - between
+        bounds = np.stack([before, comment_end, comment_end + between, lengths - after, lengths], axis=1)
+        flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        return _Windows(flat, offsets, lengths, owners, kind, bounds, len(items))
+
+
+class _Pooled:
+    """Each window's pooled vectors, then their combination per input.
+
+    The comment vector is the mean over every comment token of every window (tokens in the overlap of
+    two windows count twice); the target, whole in every window, is the mean of its per-window means.
+    """
+
+    def __init__(self, windows: int, hidden: int) -> None:
+        # Every row is written by ``put`` (each window is in exactly one batch) before it is read.
+        self.comment_sum = np.empty((windows, hidden), dtype=np.float32)
+        self.comment_count = np.empty(windows, dtype=np.float32)
+        self.target_sum = np.empty((windows, hidden), dtype=np.float32)
+        self.target_count = np.empty(windows, dtype=np.float32)
+
+    def put(self, rows: np.ndarray, pooled: Pooled) -> None:
+        self.comment_sum[rows] = pooled.comment_sum
+        self.comment_count[rows] = pooled.comment_count
+        self.target_sum[rows] = pooled.target_mean * pooled.has_target[:, None]
+        self.target_count[rows] = pooled.has_target
+
+    def per_input(self, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        first = np.r_[True, owner[1:] != owner[:-1]]
+        more = ~first  # the second and later windows of long inputs: usually none or a few
+
         def mean(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-            return (sums / np.maximum(counts, 1.0)[:, None]).astype(np.float32)
+            if not more.any():
+                return sums / np.maximum(counts, 1.0)[:, None]
+            total, count = sums[first], counts[first]
+            np.add.at(total, owner[more], sums[more])
+            np.add.at(count, owner[more], counts[more])
+            return total / np.maximum(count, 1.0)[:, None]
 
-        return mean(self.comment, self.comment_count), mean(self.target, self.target_count)
+        return mean(self.comment_sum, self.comment_count), mean(self.target_sum, self.target_count)
 
 
 def _sentence_rows(vectors: np.ndarray, spans: list[list[tuple[int, int]]], n: int) -> np.ndarray:
@@ -113,6 +264,7 @@ class Encoder:
         self.requested_mode = "fp32"
         self.mode_reason = "default"
         self._cache_dir: Path | None = None
+        self._windows: _WindowTokenizer | None = None
 
     @classmethod
     def load(
@@ -182,6 +334,10 @@ class Encoder:
         in the same length-sorted batches, so a sentence's vector does not borrow its neighbours'
         tone; a one-sentence comment's sentence vector is its comment vector. Without it no
         sentence is split or encoded.
+
+        Inputs go through in chunks of :data:`CHUNK_INPUTS`: worker threads tokenize the next
+        chunks (the Rust tokenizer, on every core) while this thread runs the current one, so a GPU
+        does not wait for the tokenizer.
         """
         n = len(texts)
         if targets is None:
@@ -191,81 +347,68 @@ class Encoder:
         spans = [sentence_spans(text) if sentences else [] for text in texts]
         extra = [text[b:e] for text, own in zip(texts, spans, strict=True) if len(own) > 1 for b, e in own]
         inputs, input_targets = [*texts, *extra], [*targets, *([None] * len(extra))]
-        windows = self._windows(inputs, input_targets)
-        pools = _Pools(len(inputs), self.hidden_size)
-        # Length-sorted batches waste no compute on padding.
-        windows.sort(key=lambda w: len(w.input_ids))
-        pad_id = self.tokenizer.pad_token_id or 0
-        for start in range(0, len(windows), batch_size):
-            batch = windows[start : start + batch_size]
-            arrays, index, sequence = _batch_arrays(batch, pad_id)
-            pools.add(index, self.engine.pool(arrays, sequence))
-            if progress is not None:
-                progress(min(start + batch_size, len(windows)), len(windows))
-        comment, target = pools.means()
+        # A thread's comments share one target (its title): clip each distinct target once.
+        clipped = {t: clip_target(self.tokenizer, t) for t in {t for t in input_targets if t}}
+        paired = [clipped[t] if t else None for t in input_targets]
+        total = len(inputs)
+        comment = np.zeros((total, self.hidden_size), dtype=np.float32)
+        target = np.zeros((total, self.hidden_size), dtype=np.float32)
+        n_windows = np.zeros(total, dtype=np.int64)
+        tokenize = self._window_tokenizer()
+        # Progress counts windows; inputs not tokenized yet count one window each until they are.
+        done, known = 0, total
+        chunks = iter([(start, min(start + CHUNK_INPUTS, total)) for start in range(0, total, CHUNK_INPUTS)])
+        with ThreadPoolExecutor(TOKENIZE_THREADS, thread_name_prefix="tokenize") as workers:
+            ahead: deque[tuple[int, int, Future[_Windows]]] = deque()
+
+            def refill() -> None:
+                # Two chunks in flight: one's Rust part runs while the other's Python part holds the GIL.
+                for a, b in islice(chunks, TOKENIZE_THREADS - len(ahead)):
+                    ahead.append((a, b, workers.submit(tokenize, inputs[a:b], paired[a:b])))
+
+            refill()
+            while ahead:
+                a, b, tokenized = ahead.popleft()
+                windows = tokenized.result()
+                refill()
+                known += len(windows) - windows.n_inputs
+                pooled = _Pooled(len(windows), self.hidden_size)
+                for rows, result in self._run(windows, tokenize, batch_size):
+                    pooled.put(rows, result)
+                    done += len(rows)
+                    if progress is not None:
+                        progress(done, known)
+                comment[a:b], target[a:b] = pooled.per_input(windows.owner)
+                n_windows[a:b] = windows.windows_per_input()
         return PairFeatures(
             comment=comment[:n],
             target=target[:n],
             has_target=np.array([bool(t) for t in targets]),
-            n_windows=np.bincount([w.index for w in windows if w.index < n], minlength=n),
+            n_windows=n_windows[:n],
             sentences=spans,
             sentence_vectors=_sentence_rows(comment, spans, n),
         )
 
-    def _windows(self, texts: Sequence[str], targets: Sequence[str | None]) -> list[Window]:
-        paired = [i for i, t in enumerate(targets) if t]
-        single = [i for i, t in enumerate(targets) if not t]
-        windows: list[Window] = []
-        if single:
-            windows += self._tokenize(single, [texts[i] for i in single], None)
-        if paired:
-            # A thread's comments share one target (its title): clip each distinct target once.
-            clipped = {t: clip_target(self.tokenizer, t) for t in {str(targets[i]) for i in paired}}
-            windows += self._tokenize(paired, [texts[i] for i in paired], [clipped[str(targets[i])] for i in paired])
-        return windows
+    def _window_tokenizer(self) -> _WindowTokenizer:
+        if self._windows is None:
+            self._windows = _WindowTokenizer(self.tokenizer)
+        return self._windows
 
-    def _tokenize(self, indices: list[int], texts: list[str], targets: list[str] | None) -> list[Window]:
-        # One batched call of the Rust tokenizer. An empty comment still gets one window, so every
-        # input has a vector.
-        texts = [t if t.strip() else "." for t in texts]
-        encoding = self.tokenizer(
-            texts,
-            targets,
-            truncation="only_first" if targets is not None else True,
-            max_length=WINDOW_TOKENS,
-            stride=WINDOW_STRIDE,
-            return_overflowing_tokens=True,
-            padding=False,
-        )
-        mapping = encoding["overflow_to_sample_mapping"]
-        type_ids = encoding.get("token_type_ids")
-        return [
-            Window(
-                index=indices[mapping[k]],
-                input_ids=encoding["input_ids"][k],
-                token_type_ids=type_ids[k] if type_ids is not None else None,
-                sequence_ids=encoding.sequence_ids(k),
-            )
-            for k in range(len(encoding["input_ids"]))
-        ]
-
-
-def _batch_arrays(batch: list[Window], pad_id: int) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """The batch right-padded into int64 model inputs, each row's input index, and its sequence ids
-    (0 comment, 1 target, -1 special tokens and padding)."""
-    length = max(len(w.input_ids) for w in batch)
-    ids = np.full((len(batch), length), pad_id, dtype=np.int64)
-    mask = np.zeros((len(batch), length), dtype=np.int64)
-    types = np.zeros((len(batch), length), dtype=np.int64)
-    sequence = np.full((len(batch), length), -1, dtype=np.int8)
-    for row, window in enumerate(batch):
-        size = len(window.input_ids)
-        ids[row, :size] = window.input_ids
-        mask[row, :size] = 1
-        if window.token_type_ids is not None:
-            types[row, :size] = window.token_type_ids
-        sequence[row, :size] = [-1 if s is None else s for s in window.sequence_ids or ()]
-    arrays = {"input_ids": ids, "attention_mask": mask}
-    if batch[0].token_type_ids is not None:
-        arrays["token_type_ids"] = types
-    return arrays, np.array([w.index for w in batch]), sequence
+    def _run(
+        self, windows: _Windows, tokenize: _WindowTokenizer, batch_size: int
+    ) -> Iterator[tuple[np.ndarray, Pooled]]:
+        """Each length-sorted batch's pooled rows. The engine gets the next batch before the previous
+        one's vectors are read, so on a GPU the copy back overlaps the next forward pass."""
+        # Length-sorted batches waste no compute on padding.
+        order = np.argsort(windows.lengths, kind="stable")
+        pending: deque[tuple[np.ndarray, Callable[[], Pooled]]] = deque()
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            arrays, sequence = tokenize.batch(windows, rows)
+            pending.append((rows, self.engine.submit(arrays, sequence)))
+            if len(pending) > 1:
+                done, result = pending.popleft()
+                yield done, result()
+        while pending:
+            done, result = pending.popleft()
+            yield done, result()

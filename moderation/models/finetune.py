@@ -454,7 +454,7 @@ def fit_soup(
     ]
     if len(runs) == 1:
         return runs[0]
-    members = [{"seed": run.config.seed, **run.history_[-1]} for run in runs]
+    members = [{"seed": run.config.seed, **run.history_[-1], "history": run.history_} for run in runs]
     ranked = sorted(runs, key=lambda run: -_mean_figure(run.history_[-1]))
     states = {module: [getattr(run, module).state_dict() for run in ranked] for module in ("trunk", "heads")}
     soup = Finetuner(encoder, heads, config, log)

@@ -7,8 +7,10 @@ for stance toward a target).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,9 @@ MANIFEST = "heads.json"
 WEIGHTS = "heads.safetensors"
 #: Fine-tuned encoder layers saved beside the heads (absent for heads over a frozen encoder).
 ENCODER_WEIGHTS = "encoder.safetensors"
+#: Heads with smaller weights run in float32 (probabilities move by under 1e-6); larger ones, such
+#: as a scaler folded over near-constant features, need float64 against cancellation.
+FLOAT32_MAX_WEIGHT = 100.0
 FEATURE_KINDS = ("comment", "pair")
 
 
@@ -41,6 +46,11 @@ def feature_matrix(kind: str, features: PairFeatures) -> np.ndarray:
     raise ModelError(f"unknown head feature kind {kind!r}; known: {', '.join(FEATURE_KINDS)}")
 
 
+def feature_matrices(features: PairFeatures) -> Callable[[str], np.ndarray]:
+    """Each kind's feature matrix, built once however many heads read it."""
+    return functools.cache(lambda kind: feature_matrix(kind, features))
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
@@ -58,12 +68,17 @@ class LinearHead:
     bias: np.ndarray  # (n_labels,)
 
     def predict_proba(self, features: PairFeatures) -> np.ndarray:
-        matrix = feature_matrix(self.features, features)
+        return self.proba(feature_matrix(self.features, features))
+
+    def proba(self, matrix: np.ndarray) -> np.ndarray:
+        """Probabilities from this head's feature matrix (``feature_matrices`` shares one per kind)."""
         if matrix.shape[1] != self.weight.shape[1]:
             raise ModelError(
                 f"head {self.task!r} expects {self.weight.shape[1]} features, the encoder gives {matrix.shape[1]}"
             )
-        return softmax(matrix.astype(np.float64) @ self.weight.T.astype(np.float64) + self.bias)
+        dtype = np.float32 if np.abs(self.weight).max() <= FLOAT32_MAX_WEIGHT else np.float64
+        logits = matrix.astype(dtype, copy=False) @ self.weight.T.astype(dtype)
+        return softmax(logits.astype(np.float64) + self.bias)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +65,9 @@ class Engine(Protocol):
 
     def __call__(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray: ...
 
-    def pool(self, inputs: Mapping[str, np.ndarray], sequence: np.ndarray) -> Pooled:
-        """The batch's pooled vectors: only (rows, hidden) arrays leave the engine's device."""
+    def submit(self, inputs: Mapping[str, np.ndarray], sequence: np.ndarray) -> Callable[[], Pooled]:
+        """Start the batch; calling the result gives its pooled vectors. Only (rows, hidden) arrays
+        leave the engine's device, and a GPU engine returns before they do."""
         ...
 
 
@@ -143,26 +144,48 @@ class TorchEngine:
         with torch.inference_mode():
             return np.asarray(self._states(inputs).cpu().numpy())
 
-    def pool(self, inputs: Mapping[str, np.ndarray], sequence: np.ndarray) -> Pooled:
-        """Pooled on the model's device: on a GPU only (rows, hidden) vectors cross to the host."""
+    def submit(self, inputs: Mapping[str, np.ndarray], sequence: np.ndarray) -> Callable[[], Pooled]:
+        """Pooled on the model's device. On a GPU the vectors are copied back without waiting: the
+        caller can queue the next batch before it reads this one, so the GPU never idles in between."""
         import torch
 
         with torch.inference_mode():
             states = self._states(inputs)
-            ids = torch.from_numpy(sequence).to(self.device, non_blocking=True)
+            ids = self._to_device(sequence)
             comment = (ids == 0).to(states.dtype)
             target = (ids == 1).to(states.dtype)
             counts = target.sum(dim=1)
             comment_sum = torch.einsum("rt,rth->rh", comment, states)
             target_mean = torch.einsum("rt,rth->rh", target, states) / counts.clamp(min=1.0)[:, None]
-            host = [t.cpu().numpy() for t in (comment_sum, comment.sum(dim=1), target_mean, counts)]
-        return Pooled(host[0], host[1], host[2], host[3] > 0)
+            pooled = (comment_sum, comment.sum(dim=1), target_mean, counts)
+            if states.device.type != "cuda":
+                host = [t.numpy() for t in pooled]
+                return lambda: Pooled(host[0], host[1], host[2], host[3] > 0)
+            # Into pinned host memory, asynchronously; the event marks when the copies have landed.
+            copies = [t.to("cpu", non_blocking=True) for t in pooled]
+            landed = torch.cuda.Event()
+            landed.record()
+
+        def result() -> Pooled:
+            landed.synchronize()
+            host = [t.numpy() for t in copies]
+            return Pooled(host[0], host[1], host[2], host[3] > 0)
+
+        return result
+
+    def _to_device(self, array: np.ndarray) -> Any:
+        import torch
+
+        tensor = torch.from_numpy(array)
+        if torch.device(self.device).type == "cuda":
+            tensor = tensor.pin_memory()  # so the copy to the GPU does not block the host
+        return tensor.to(self.device, non_blocking=True)
 
     def _states(self, inputs: Mapping[str, np.ndarray]) -> Any:
         """The last hidden state in float32 on the model's device (call under ``inference_mode``)."""
         import torch
 
-        tensors = {name: torch.from_numpy(array).to(self.device, non_blocking=True) for name, array in inputs.items()}
+        tensors = {name: self._to_device(array) for name, array in inputs.items()}
         autocast = (
             torch.autocast(device_type=torch.device(self.device).type, dtype=torch.bfloat16)
             if self.mode == "bf16"
@@ -220,8 +243,9 @@ class OnnxEngine:
     def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         return np.asarray(self.session.run(None, feed)[0][0], dtype=np.float32)
 
-    def pool(self, inputs: Mapping[str, np.ndarray], sequence: np.ndarray) -> Pooled:
-        return pool_states(self(inputs), sequence)
+    def submit(self, inputs: Mapping[str, np.ndarray], sequence: np.ndarray) -> Callable[[], Pooled]:
+        pooled = pool_states(self(inputs), sequence)
+        return lambda: pooled
 
 
 @dataclass(frozen=True)

@@ -41,16 +41,11 @@ def clip_target(tokenizer: Any, text: str, max_tokens: int = MAX_TARGET_TOKENS) 
 
 @dataclass(frozen=True)
 class Window:
-    """One model input: the ids of (part of) text ``index``, with its pair if any.
-
-    ``sequence_ids`` (0 for the first text's tokens, 1 for the pair's, None for specials) is kept
-    where pooling needs to tell them apart.
-    """
+    """One model input of a classifier: the ids of (part of) text ``index``, with its pair if any."""
 
     index: int
     input_ids: list[int]
     token_type_ids: list[int] | None
-    sequence_ids: list[int | None] | None = None
 
 
 def model_inputs(batch: list[Window], pad_id: int, device: str) -> dict[str, torch.Tensor]:
