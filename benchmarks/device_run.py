@@ -197,7 +197,7 @@ def _throughput(out: Path, log: Any) -> None:
     if os.environ.get("DEVICE_RUN_PEER", "0") == "1":
         _peer(results, out, scale, log)
     texts = _corpus(200_000 // scale)
-    tokenize = encoder._window_tokenizer()
+    tokenize = encoder.window_tokenizer
     rate = _rate(
         lambda: [
             tokenize(texts[a : a + 16384], [None] * len(texts[a : a + 16384])) for a in range(0, len(texts), 16384)

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain, groupby, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -264,7 +265,6 @@ class Encoder:
         self.requested_mode = "fp32"
         self.mode_reason = "default"
         self._cache_dir: Path | None = None
-        self._windows: _WindowTokenizer | None = None
 
     @classmethod
     def load(
@@ -354,7 +354,7 @@ class Encoder:
         comment = np.zeros((total, self.hidden_size), dtype=np.float32)
         target = np.zeros((total, self.hidden_size), dtype=np.float32)
         n_windows = np.zeros(total, dtype=np.int64)
-        tokenize = self._window_tokenizer()
+        tokenize = self.window_tokenizer
         # Progress counts windows; inputs not tokenized yet count one window each until they are.
         done, known = 0, total
         chunks = iter([(start, min(start + CHUNK_INPUTS, total)) for start in range(0, total, CHUNK_INPUTS)])
@@ -389,10 +389,10 @@ class Encoder:
             sentence_vectors=_sentence_rows(comment, spans, n),
         )
 
-    def _window_tokenizer(self) -> _WindowTokenizer:
-        if self._windows is None:
-            self._windows = _WindowTokenizer(self.tokenizer)
-        return self._windows
+    @cached_property
+    def window_tokenizer(self) -> _WindowTokenizer:
+        """The tokenizer's windowing copy, built on first use (it probes the tokenizer's template)."""
+        return _WindowTokenizer(self.tokenizer)
 
     def _run(
         self, windows: _Windows, tokenize: _WindowTokenizer, batch_size: int
