@@ -67,6 +67,23 @@ def test_int8_scores_a_comment_the_same_whatever_shares_its_batch(int8: Encoder)
 
 
 @needs_onnxruntime
+def test_int8_runs_every_weight_matrix_in_integers_with_one_scale_per_token(int8: Encoder) -> None:
+    import onnx
+
+    graph = onnx.load(str(int8.engine.path)).graph  # type: ignore[attr-defined]
+    weights = {init.name for init in graph.initializer if len(init.dims) == 2}
+    float_matmuls = [node.name for node in graph.node if node.op_type == "MatMul" and node.input[1] in weights]
+    assert not float_matmuls
+    integer = [node for node in graph.node if node.op_type == "MatMulInteger"]
+    layers = int8.model.config.num_hidden_layers
+    assert len(integer) == 6 * layers  # query, key, value, attention output, FFN in, FFN out
+    quantizers = [node for node in graph.node if node.op_type == "QuantizeLinear"]
+    assert len(quantizers) == 4 * layers  # query, key and value share their input's quantization
+    # One scale per row of the (tokens, features) view: per token.
+    assert all(next(a.i for a in node.attribute if a.name == "axis") == 0 for node in quantizers)
+
+
+@needs_onnxruntime
 def test_exporting_leaves_the_torch_model_as_it_was(tiny_encoder_dir: Path, fp32: Encoder, tmp_path: Path) -> None:
     encoder = Encoder.load(tiny_encoder_dir)
     encoder.set_mode("int8", cache_dir=tmp_path)
