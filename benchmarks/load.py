@@ -10,7 +10,7 @@ micro-batching wait and with ``MODERATION_BATCH_WAIT_MS=0``. Each run sends sing
 sends its next request when the last is answered): a fixed number of requests per scenario, and no new
 request after ``--time-cap`` seconds. Reports p50 / p99 latency, comments/s, the forward passes the server
 made (from its /metrics) and comments/s as a share of offline throughput: ``Scorer.predict`` in this
-process on the same comments, measured before and after the server runs (their mean is the reference).
+process on the same comments, best of 3 passes before and after the server runs (the higher is the reference).
 Comments: TweetEval offensive test tweets from ../shared/data, as they come.
 
 Everything stays on 127.0.0.1. The client runs on the same machine as the server and takes some of its
@@ -230,12 +230,16 @@ def run_scenario(server: Server, scenario: Scenario, comments: list[str], count:
 # The run ------------------------------------------------------------------------------------------------
 
 
-def offline_rate(scorer: Any, texts: list[str]) -> float:
-    """Comments/s of ``Scorer.predict`` in this process, with the service's batch size."""
+def offline_rate(scorer: Any, texts: list[str], rounds: int = 3) -> float:
+    """Comments/s of ``Scorer.predict`` in this process, with the service's batch size: the best of
+    ``rounds`` passes, as a shared machine's other work only ever slows a pass down."""
     scorer.predict(texts[:16], batch_size=64)
-    started = time.perf_counter()
-    scorer.predict(texts, batch_size=64)
-    return len(texts) / (time.perf_counter() - started)
+    rates = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        scorer.predict(texts, batch_size=64)
+        rates.append(len(texts) / (time.perf_counter() - started))
+    return max(rates)
 
 
 def machine() -> str:
@@ -305,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 server.stop()
     offline.append(offline_rate(scorer, comments[: args.offline_n]))
-    reference = sum(offline) / len(offline)
+    reference = max(offline)  # the higher reference is the stricter bar
     text = report(args, argv, scenarios, offline, reference, mode, scorer.name, load_before, began)
     print(text)
     if not args.quick or args.out:
@@ -354,8 +358,9 @@ def report(
         _load_line(load_before),
         "",
         f"Model: {model}, encoder numerics `{mode}`. Offline reference: `Scorer.predict` on "
-        f"{args.offline_n} of the same comments in one process, batch size 64 as the service uses: "
-        f"{offline[0]:.1f} comments/s before the server runs, {offline[1]:.1f} after, mean {reference:.1f}.",
+        f"{args.offline_n} of the same comments in one process, batch size 64 as the service uses, best of 3 "
+        f"passes: {offline[0]:.1f} comments/s before the server runs, {offline[1]:.1f} after; the higher, "
+        f"{reference:.1f}, is the reference.",
         "",
         HEADER,
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -383,7 +388,7 @@ def bar_lines(scenarios: list[Scenario], reference: float) -> list[str]:
         p99, share = scenario.percentile(0.99), scenario.comments_per_s / reference
         lines.append(
             f"- Bar, 32 single-comment clients, batching {scenario.batching}: p99 {p99:.0f} ms "
-            f"({'met' if p99 <= BAR_P99_MS else 'missed'}: <= {BAR_P99_MS:.0f} ms), {100 * share:.0f} % of offline "
+            f"({'met' if p99 <= BAR_P99_MS else 'missed'}: <= {BAR_P99_MS:.0f} ms), {100 * share:.1f} % of offline "
             f"throughput ({'met' if share >= BAR_SHARE else 'missed'}: >= {100 * BAR_SHARE:.0f} %)."
         )
     if lines:

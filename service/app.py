@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -121,6 +122,10 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
         app.state.desk = Desk(
             settings, engine, model, policy, batcher, RateLimiter(settings.rate_limit_per_minute), metrics
         )
+        # The model's objects live as long as the process: out of the cyclic collector's reach (after
+        # one last collection, so no garbage is kept), its passes stop walking them while requests wait.
+        gc.collect()
+        gc.freeze()
         yield
         await batcher.close()
         engine.dispose()
