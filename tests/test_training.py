@@ -98,7 +98,7 @@ def test_calibration_is_folded_into_the_saved_head(tiny_encoder_dir: Path, tiny_
             assert all(0.0 <= figures["calibration_gap"] <= 1.0 for figures in spec["test"].values())
 
 
-def test_heads_with_moderate_weights_score_in_float32_and_large_ones_in_float64() -> None:
+def test_heads_score_in_float64_and_a_row_the_same_alone_as_in_a_batch() -> None:
     rng = np.random.default_rng(0)
     matrix = rng.normal(size=(50, 8)).astype(np.float32)
     labels = ("negative", "neutral", "positive")
@@ -112,6 +112,11 @@ def test_heads_with_moderate_weights_score_in_float32_and_large_ones_in_float64(
 
     np.testing.assert_allclose(moderate.proba(matrix), exact(moderate), atol=1e-6)
     np.testing.assert_array_equal(large.proba(matrix), exact(large))
+    # Published probabilities are rounded to 6 decimals: they must not move with the rows beside them.
+    wide = rng.normal(size=(300, 384)).astype(np.float32)
+    head = LinearHead("sentiment", labels, "comment", rng.normal(size=(3, 384)), rng.normal(size=3))
+    alone = np.vstack([head.proba(wide[i : i + 1]) for i in range(len(wide))])
+    np.testing.assert_array_equal(np.round(head.proba(wide), 6), np.round(alone, 6))
 
 
 def test_the_model_card_lists_each_soup_runs_epochs_then_the_average() -> None:

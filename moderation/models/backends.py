@@ -129,14 +129,10 @@ class EncoderHeadsBackend:
         matrices = feature_matrices(features)
         probabilities = {task: self._proba(task, matrices) for task in tasks}
         attributes = self._attributes(matrices) if "toxicity" in tasks else {}
-        sentence_spans = None
-        if scored_spans:
-            comment_scores = {"TOXICITY": probabilities["toxicity"][:, -1], **attributes}
-            sentence_spans = self._sentence_spans(features, comment_scores)
         return BackendOutput(
             probabilities,
             attributes=attributes,
-            spans=sentence_spans,
+            spans=self._sentence_spans(features) if scored_spans else None,
             experimental=self.experimental if attributes else (),
         )
 
@@ -153,10 +149,8 @@ class EncoderHeadsBackend:
             for name, head in self.attribute_heads.items()
         }
 
-    def _sentence_spans(self, features: PairFeatures, comment_scores: dict[str, np.ndarray]) -> list[list[Span]]:
-        """Every attribute of each sentence, read by the same heads from the same pass's sentence vectors.
-        A lone sentence is its comment and takes the comment's scores (heads run on another matrix
-        shape can differ in the last digit)."""
+    def _sentence_spans(self, features: PairFeatures) -> list[list[Span]]:
+        """Every attribute of each sentence, read by the same heads from the same pass's sentence vectors."""
         n = len(features.comment)
         spans: list[list[Span]] = [[] for _ in range(n)]
         if not len(features.sentence_vectors):
@@ -170,7 +164,6 @@ class EncoderHeadsBackend:
         row = 0
         for i, offsets in enumerate(features.sentences):
             for begin, end in offsets:
-                source, at = (comment_scores, i) if len(offsets) == 1 else (scores, row)
-                spans[i].append((begin, end, {name: round(float(values[at]), 6) for name, values in source.items()}))
+                spans[i].append((begin, end, {name: round(float(values[row]), 6) for name, values in scores.items()}))
                 row += 1
         return spans

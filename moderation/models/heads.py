@@ -24,9 +24,6 @@ MANIFEST = "heads.json"
 WEIGHTS = "heads.safetensors"
 #: Fine-tuned encoder layers saved beside the heads (absent for heads over a frozen encoder).
 ENCODER_WEIGHTS = "encoder.safetensors"
-#: Heads with smaller weights run in float32 (probabilities move by under 1e-6); larger ones, such
-#: as a scaler folded over near-constant features, need float64 against cancellation.
-FLOAT32_MAX_WEIGHT = 100.0
 FEATURE_KINDS = ("comment", "pair")
 
 
@@ -47,8 +44,8 @@ def feature_matrix(kind: str, features: PairFeatures) -> np.ndarray:
 
 
 def feature_matrices(features: PairFeatures) -> Callable[[str], np.ndarray]:
-    """Each kind's feature matrix, built once however many heads read it."""
-    return functools.cache(lambda kind: feature_matrix(kind, features))
+    """Each kind's feature matrix in float64, built once however many heads read it."""
+    return functools.cache(lambda kind: feature_matrix(kind, features).astype(np.float64))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -76,9 +73,9 @@ class LinearHead:
             raise ModelError(
                 f"head {self.task!r} expects {self.weight.shape[1]} features, the encoder gives {matrix.shape[1]}"
             )
-        dtype = np.float32 if np.abs(self.weight).max() <= FLOAT32_MAX_WEIGHT else np.float64
-        logits = matrix.astype(dtype, copy=False) @ self.weight.T.astype(dtype)
-        return softmax(logits.astype(np.float64) + self.bias)
+        # In float64: float32 logits moved a comment's published (6-decimal) probabilities with the
+        # number of rows scored beside it, and large folded-scaler weights need it against cancellation.
+        return softmax(matrix.astype(np.float64, copy=False) @ self.weight.T.astype(np.float64) + self.bias)
 
 
 @dataclass(frozen=True)
