@@ -358,28 +358,28 @@ class Encoder:
         # Progress counts windows; inputs not tokenized yet count one window each until they are.
         done, known = 0, total
         chunks = iter([(start, min(start + CHUNK_INPUTS, total)) for start in range(0, total, CHUNK_INPUTS)])
-        with ThreadPoolExecutor(TOKENIZE_THREADS, thread_name_prefix="tokenize") as workers:
-            ahead: deque[tuple[int, int, Future[_Windows]]] = deque()
+        workers = self._tokenize_workers
+        ahead: deque[tuple[int, int, Future[_Windows]]] = deque()
 
-            def refill() -> None:
-                # Two chunks in flight: one's Rust part runs while the other's Python part holds the GIL.
-                for a, b in islice(chunks, TOKENIZE_THREADS - len(ahead)):
-                    ahead.append((a, b, workers.submit(tokenize, inputs[a:b], paired[a:b])))
+        def refill() -> None:
+            # Two chunks in flight: one's Rust part runs while the other's Python part holds the GIL.
+            for a, b in islice(chunks, TOKENIZE_THREADS - len(ahead)):
+                ahead.append((a, b, workers.submit(tokenize, inputs[a:b], paired[a:b])))
 
+        refill()
+        while ahead:
+            a, b, tokenized = ahead.popleft()
+            windows = tokenized.result()
             refill()
-            while ahead:
-                a, b, tokenized = ahead.popleft()
-                windows = tokenized.result()
-                refill()
-                known += len(windows) - windows.n_inputs
-                pooled = _Pooled(len(windows), self.hidden_size)
-                for rows, result in self._run(windows, tokenize, batch_size):
-                    pooled.put(rows, result)
-                    done += len(rows)
-                    if progress is not None:
-                        progress(done, known)
-                comment[a:b], target[a:b] = pooled.per_input(windows.owner)
-                n_windows[a:b] = windows.windows_per_input()
+            known += len(windows) - windows.n_inputs
+            pooled = _Pooled(len(windows), self.hidden_size)
+            for rows, result in self._run(windows, tokenize, batch_size):
+                pooled.put(rows, result)
+                done += len(rows)
+                if progress is not None:
+                    progress(done, known)
+            comment[a:b], target[a:b] = pooled.per_input(windows.owner)
+            n_windows[a:b] = windows.windows_per_input()
         return PairFeatures(
             comment=comment[:n],
             target=target[:n],
@@ -388,6 +388,11 @@ class Encoder:
             sentences=spans,
             sentence_vectors=_sentence_rows(comment, spans, n),
         )
+
+    @cached_property
+    def _tokenize_workers(self) -> ThreadPoolExecutor:
+        """The threads that tokenize chunks ahead, kept across calls: a service encodes many small ones."""
+        return ThreadPoolExecutor(TOKENIZE_THREADS, thread_name_prefix="tokenize")
 
     @cached_property
     def window_tokenizer(self) -> _WindowTokenizer:
