@@ -5,10 +5,11 @@ transformers but neither ``datasets`` nor the service's dependencies, and ``../s
 travel. So ``prepare`` (here, with the data) writes what the run needs into ``.device/`` (ignored
 by git, never committed): the task texts exactly as ``moderation train`` draws them
 (``finetune.task_texts``), and the bundled encoder's weights in fp16 with its tokenizer. ``run``
-(there) imports only ``moderation.models``' training and encoder modules, fine-tunes through the
-same ``finetune_texts`` that ``moderation train`` calls, and measures GPU throughput of
-``Encoder.encode`` in bf16 against the per-task pipeline way. The tuned layers come back split in
-two files (the device returns files of at most 16 MiB) and ``merge`` joins them beside the heads.
+(there) imports only ``moderation.models``' training and encoder modules and fine-tunes as
+``moderation train --soup S`` does (``fit_soup``: S seeds, then ``greedy_soup``), but with the S runs
+at once in S processes, since one run's small steps leave the GPU mostly idle. It also measures GPU
+throughput of ``Encoder.encode`` in bf16 against the per-task pipeline way. The tuned layers come
+back split in two files (the device returns files of at most 16 MiB) and ``merge`` joins them beside the heads.
 
     .venv/bin/python benchmarks/device_run.py prepare        # here
     python3 benchmarks/device_run.py run                     # on the GPU machine, writes $OUT
@@ -23,11 +24,13 @@ import gzip
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import time
 import traceback
 import types
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,8 @@ BUNDLED = ROOT / "moderation" / "models" / "bundled"
 #: fine-tuning) that every fine-tune starts from; later commits bundle fine-tuned heads.
 FROZEN_HEADS_COMMIT = "65034a6"
 
-#: The bundled model's fine-tune: every layer, three epochs, a greedy soup of two seeds.
+#: The bundled model's fine-tune: every layer, three epochs, a greedy soup of two seeds. ``prepare``
+#: takes other settings as JSON in ``DEVICE_RUN_CONFIG``, e.g. '{"epochs": 4, "soup": 6}'.
 CONFIG = {
     "tune_layers": 6,
     "epochs": 3,
@@ -57,6 +61,10 @@ CONFIG = {
 SMOKE = os.environ.get("DEVICE_RUN_SMOKE") == "1"
 SMOKE_CONFIG = {"tune_layers": 1, "epochs": 1, "items_per_task": 64, "soup": 2}
 DEVICE = os.environ.get("DEVICE_RUN_DEVICE", "cuda")
+#: Seconds the soup's runs get; the soup is made of those that finished (the device allows 600 a call).
+DEADLINE = float(os.environ.get("DEVICE_RUN_DEADLINE", "440"))
+#: Where the runs leave their weights for the soup (not in $OUT: they do not come back).
+MEMBERS = Path(os.environ.get("DEVICE_RUN_MEMBERS", "/tmp/device_run_members"))
 
 
 def _light_imports() -> None:
@@ -78,13 +86,14 @@ def prepare() -> None:
     from moderation.models.training import seed_everything
 
     data_dir = ROOT.parent / "shared" / "data"
-    config = FinetuneConfig(**CONFIG)  # type: ignore[arg-type]
+    settings = {**CONFIG, **json.loads(os.environ.get("DEVICE_RUN_CONFIG", "{}"))}
+    config = FinetuneConfig(**settings)
     rng = np.random.default_rng(config.seed)
     seed_everything(config.seed)
     texts = {split: task_texts(split, data_dir, config, rng) for split in ("train", "validation")}
     STAGE.mkdir(exist_ok=True)
     with gzip.open(TEXTS, "wb") as fh:
-        pickle.dump({"config": CONFIG, "texts": texts}, fh)
+        pickle.dump({"config": settings, "texts": texts}, fh)
     source = bundled_encoder_path()
     ENCODER.mkdir(exist_ok=True)
     for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
@@ -118,21 +127,85 @@ def _encoder(device: str) -> Any:
     return encoder
 
 
-def _finetune(out: Path, log: Any) -> None:
-    from safetensors.torch import load_file, save_file
-
-    from moderation.models.finetune import FinetuneConfig, finetune_texts
-    from moderation.models.heads import ENCODER_WEIGHTS, HeadSet
+def _config() -> Any:
+    from moderation.models.finetune import FinetuneConfig
 
     staged = _staged()
-    config = FinetuneConfig(**{**staged["config"], **SMOKE_CONFIG}) if SMOKE else FinetuneConfig(**staged["config"])
-    encoder = _encoder(DEVICE)
-    model_dir = out / "model"
-    started = time.perf_counter()
-    texts = staged["texts"]
+    return FinetuneConfig(**{**staged["config"], **SMOKE_CONFIG}) if SMOKE else FinetuneConfig(**staged["config"])
+
+
+def _texts() -> dict[str, Any]:
+    texts: dict[str, Any] = _staged()["texts"]
     if SMOKE:
         texts = {split: [(n, t[:64], g[:64], y[:64]) for n, t, g, y in tasks] for split, tasks in texts.items()}
-    finetune_texts(encoder, HeadSet.load(FROZEN), texts, model_dir, config, log=log)
+    return texts
+
+
+def member(k: int) -> None:
+    """One run of the soup (seed ``seed + k``), in its own process; its state goes to ``MEMBERS``."""
+    _light_imports()
+    import torch
+
+    from moderation.models.finetune import Finetuner, _cache, _Cacher
+    from moderation.models.heads import HeadSet
+
+    config = replace(_config(), seed=_config().seed + k)
+    encoder = _encoder(DEVICE)
+    cacher = _Cacher(encoder, config)
+    cached = {split: _cache(cacher, split, tasks, print) for split, tasks in _texts().items()}
+    started = time.perf_counter()
+    run = Finetuner(
+        encoder,
+        HeadSet.load(FROZEN),
+        config,
+        lambda line: print(f"{time.perf_counter() - started:4.0f} s {line}", flush=True),
+    )
+    run.fit(cached["train"], cached["validation"])
+    print(f"member {k}: fitted in {time.perf_counter() - started:.0f} s", flush=True)
+    torch.save(run.state(), MEMBERS / f"member{k}.part")
+    (MEMBERS / f"member{k}.part").rename(MEMBERS / f"member{k}.pt")
+
+
+def _finetune(out: Path, log: Any) -> None:
+    """The soup's runs at once, one process each (the GPU idles between one run's small steps),
+    then the greedy soup here, from whichever runs finished within ``DEADLINE`` seconds."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from moderation.models.finetune import Finetuner, _cache, _Cacher, greedy_soup
+    from moderation.models.heads import ENCODER_WEIGHTS, HeadSet
+
+    config = _config()
+    started = time.perf_counter()
+    shutil.rmtree(MEMBERS, ignore_errors=True)
+    threads = str(max(1, (os.cpu_count() or 2) // config.soup))
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "TOKENIZERS_PARALLELISM": "false"}
+    MEMBERS.mkdir(parents=True)
+    workers = []
+    for k in range(config.soup):
+        # Logs stay beside the weights and are copied into run.log: the device returns 8 files at most.
+        with (MEMBERS / f"member{k}.log").open("w") as sink:
+            args = [sys.executable, __file__, "member", str(k)]
+            workers.append(subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT, env=env))
+    encoder = _encoder(DEVICE)
+    heads = HeadSet.load(FROZEN)
+    validation = _cache(_Cacher(encoder, config), "validation", _texts()["validation"], log)
+    while any(w.poll() is None for w in workers) and time.perf_counter() - started < DEADLINE:
+        time.sleep(2)
+    for k, worker in enumerate(workers):
+        if worker.poll() is None:
+            worker.kill()
+        log(f"finetune: member {k} exit {worker.wait()}\n{(MEMBERS / f'member{k}.log').read_text()}")
+    runs = [
+        Finetuner.restore(encoder, heads, replace(config, seed=config.seed + k), torch.load(path), log)
+        for k in range(config.soup)
+        if (path := MEMBERS / f"member{k}.pt").exists()
+    ]
+    log(f"finetune: {len(runs)} of {config.soup} runs finished in {time.perf_counter() - started:.0f} s")
+    if not runs:
+        return
+    model_dir = out / "model"
+    greedy_soup(encoder, heads, runs, validation, config, log).save(model_dir)
     log(f"finetune: {time.perf_counter() - started:.0f} s in all")
     state = load_file(str(model_dir / ENCODER_WEIGHTS))
     keys = sorted(state)
@@ -271,15 +344,17 @@ def merge(folder: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=("prepare", "run", "merge"))
-    parser.add_argument("folder", nargs="?", type=Path)
+    parser.add_argument("step", choices=("prepare", "run", "member", "merge"))
+    parser.add_argument("folder", nargs="?", help="merge: the files that came back; member: its index")
     args = parser.parse_args()
     if args.step == "prepare":
         prepare()
     elif args.step == "run":
         run()
+    elif args.step == "member":
+        member(int(args.folder))
     else:
-        merge(args.folder)
+        merge(Path(args.folder))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,31 @@ def test_a_soup_is_never_worse_on_validation_than_its_best_run(
     assert entry["seeds"] and set(entry["seeds"]) <= {0, 1, 2}
     assert _mean_figure(entry) >= max(_mean_figure(m) for m in entry["members"])
     assert _mean_figure(soup.validate(validation)) == pytest.approx(_mean_figure(entry))
+
+
+def test_runs_brought_back_from_their_state_validate_and_soup_as_the_originals(
+    tiny_encoder_dir: Path, tiny_data_dir: Path, tiny_heads: Path, tmp_path: Path
+) -> None:
+    """The GPU driver fits a soup's runs in parallel processes and soups them in another one."""
+    import torch
+
+    from moderation.models.finetune import FinetuneConfig, Finetuner, greedy_soup
+
+    config = FinetuneConfig(tune_layers=1, epochs=1, items_per_task=24, batch_size=8, lr=1e-3, seed=0, soup=2)
+    encoder = Encoder.load(tiny_encoder_dir)
+    heads = HeadSet.load(tiny_heads)
+    train, validation = _tiny_tasks(encoder, tiny_data_dir, config)
+    log = lambda _: None  # noqa: E731
+    runs = [Finetuner(encoder, heads, replace(config, seed=k), log).fit(train, validation) for k in (0, 1)]
+    back = []
+    for run in runs:
+        torch.save(run.state(), tmp_path / f"seed{run.config.seed}.pt")
+        state = torch.load(tmp_path / f"seed{run.config.seed}.pt")
+        back.append(Finetuner.restore(encoder, heads, run.config, state, log))
+    assert [b.validate(validation) for b in back] == [
+        {k: v for k, v in r.history_[-1].items() if k != "epoch"} for r in runs
+    ]
+    here = greedy_soup(encoder, heads, runs, validation, config, log)
+    there = greedy_soup(encoder, heads, back, validation, config, log)
+    assert there.history_ == here.history_
+    assert there.temperatures_ == here.temperatures_

@@ -354,6 +354,25 @@ class Finetuner:
                 temperatures[_attribute_head(attribute)] = fit_binary_temperature(margin, data.labels[known, column])
         return temperatures
 
+    def state(self) -> dict[str, Any]:
+        """A fitted run's weights and validation history, to bring it back in another process."""
+        return {
+            "trunk": {k: v.cpu() for k, v in self.trunk.state_dict().items()},
+            "heads": {k: v.cpu() for k, v in self.heads.state_dict().items()},
+            "history": self.history_,
+        }
+
+    @classmethod
+    def restore(
+        cls, encoder: Encoder, heads: HeadSet, config: FinetuneConfig, state: dict[str, Any], log: Log = print
+    ) -> Finetuner:
+        """The run whose ``state()`` this is, as if ``fit`` had just returned here."""
+        run = cls(encoder, heads, config, log)
+        run.trunk.load_state_dict(state["trunk"])
+        run.heads.load_state_dict(state["heads"])
+        run.history_ = state["history"]
+        return run
+
     def save(self, folder: Path) -> HeadSet:
         """The tuned layers (fp16) beside the heads, temperatures folded in."""
         from safetensors.torch import save_file
@@ -441,17 +460,30 @@ def fit_soup(
     config: FinetuneConfig,
     log: Log = print,
 ) -> Finetuner:
-    """``config.soup`` runs from the same start with seeds ``seed, seed+1, ...``, averaged greedily.
-
-    Why averaging: runs fine-tuned from one pretrained start stay in one basin, so the mean of their
-    weights scores like an ensemble of them at the cost of one model. Greedy (Wortsman et al., 2022,
-    "Model soups"): runs are taken best first by mean validation figure, and each next one joins the
-    average only if that figure does not drop.
-    """
+    """``config.soup`` runs from the same start with seeds ``seed, seed+1, ...``, averaged greedily."""
     runs = [
         Finetuner(encoder, heads, replace(config, seed=config.seed + k), log).fit(train, validation)
         for k in range(config.soup)
     ]
+    return greedy_soup(encoder, heads, runs, validation, config, log)
+
+
+def greedy_soup(
+    encoder: Encoder,
+    heads: HeadSet,
+    runs: Sequence[Finetuner],
+    validation: list[_TaskData],
+    config: FinetuneConfig,
+    log: Log = print,
+) -> Finetuner:
+    """The fitted ``runs`` (one start, several seeds) averaged into one model, greedily.
+
+    Why averaging: runs fine-tuned from one pretrained start stay in one basin, so the mean of their
+    weights scores like an ensemble of them at the cost of one model. Greedy (Wortsman et al., 2022,
+    "Model soups"): runs are taken best first by mean validation figure, and each next one joins the
+    average only if that figure does not drop. The runs may have been fitted anywhere (in this
+    process, or in parallel ones and brought back with ``Finetuner.restore``).
+    """
     if len(runs) == 1:
         return runs[0]
     members = [{"seed": run.config.seed, **run.history_[-1], "history": run.history_} for run in runs]
