@@ -22,7 +22,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterator, Mapping
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -149,15 +149,22 @@ class Policy(BaseModel):
         text = resources.files("moderation").joinpath("default_policy.toml").read_text(encoding="utf-8")
         return cls.loads(text, source="moderation/default_policy.toml")
 
-    @property
+    @cached_property
     def digest(self) -> str:
-        """12 hex digits of the sha256 of the canonical policy; blind to comments, layout and list order."""
+        """12 hex digits of the sha256 of the canonical policy; blind to comments, layout and list order.
+        Computed once: the policy is frozen, and every decision carries the digest."""
         canonical = self.model_dump(mode="json")
         for key in ("banned_words", "suspect_words", "premoderate_threads"):
             canonical[key] = sorted(canonical[key])
         canonical["digest_version"] = DIGEST_VERSION
         encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:12]
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Policy:
+        """A copy whose digest is computed afresh (pydantic would carry the cached one over)."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__dict__.pop("digest", None)
+        return copy
 
     def to_toml(self) -> str:
         """The policy as TOML that ``loads`` reads back to an equal policy (comments are not kept)."""

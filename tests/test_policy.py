@@ -411,3 +411,13 @@ def test_the_digest_is_stable_and_changes_with_anything_that_changes_decisions()
     ]
     digests = {Policy.model_validate({**base.model_dump(), **change}).digest for change in changes}
     assert len(digests) == len(changes) and base.digest not in digests
+
+
+def test_the_digest_is_computed_once_and_a_changed_copy_gets_its_own() -> None:
+    """The service stamps the digest on every decision: it is cached, and ``model_copy`` must not carry a stale one."""
+    base = Policy(thresholds={"TOXICITY": Thresholds(review=0.5, reject=0.9)}, banned_words=("a1", "b2"))
+    assert base.digest is base.digest
+    changed = base.model_copy(update={"premoderate": True})
+    assert changed.digest == Policy.model_validate({**base.model_dump(), "premoderate": True}).digest != base.digest
+    assert base.model_copy(deep=True).digest == base.digest
+    assert "digest" not in base.model_dump() and base == Policy.model_validate(base.model_dump())
