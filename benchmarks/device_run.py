@@ -310,6 +310,37 @@ def _throughput(out: Path, log: Any) -> None:
     (out / "throughput.json").write_text(json.dumps(results, indent=2))
 
 
+def _host(out: Path, log: Any) -> None:
+    """End to end (batch 1024) with more tokenizing threads, and with the cyclic GC frozen after loading as the
+    service does: which host-side settings pay on a many-core GPU machine (``DEVICE_RUN_ONLY=host``)."""
+    import gc
+
+    from moderation.models import encoder as encoder_module
+    from moderation.models.heads import HeadSet, feature_matrices
+
+    heads = HeadSet.load(BUNDLED)
+    encoder = _encoder(DEVICE)
+    encoder.set_mode("bf16" if DEVICE == "cuda" else "fp32")
+    texts = _corpus(200_000 // (100 if SMOKE else 1))
+    results: dict[str, Any] = {"mode": encoder.mode}
+
+    def score() -> None:
+        matrices = feature_matrices(encoder.encode(texts, batch_size=1024))
+        for head in heads.heads.values():
+            head.proba(matrices(head.features))
+
+    for threads, frozen in ((2, False), (4, False), (8, False), (2, True), (4, True)):
+        encoder_module.TOKENIZE_THREADS = threads
+        encoder.__dict__.pop("_tokenize_workers", None)  # a new pool of that many threads
+        if frozen:
+            gc.collect()
+            gc.freeze()
+        name = f"{threads} tokenizing threads" + (", GC frozen" if frozen else "")
+        results[name] = _rate(score, len(texts))
+        log(f"host: {name}: {results[name]:,.0f} comments/s end to end")
+        (out / "host.json").write_text(json.dumps(results, indent=2))
+
+
 def run() -> None:
     _light_imports()
     out = Path(os.environ.get("OUT", ROOT / ".device" / "out"))
@@ -322,8 +353,8 @@ def run() -> None:
         log_file.flush()
 
     only = os.environ.get("DEVICE_RUN_ONLY", "")
-    for name, step in (("finetune", _finetune), ("throughput", _throughput)):
-        if only in ("", name):
+    for name, step in (("finetune", _finetune), ("throughput", _throughput), ("host", _host)):
+        if only == name or (not only and name != "host"):
             try:
                 step(out, log)
             except Exception:  # one step's failure must not cost the other its device time
