@@ -99,6 +99,7 @@ def _load_scorer(encoder: str | None, heads: Path | None, device: str, models_co
     from transformers.utils import logging as hf_logging
 
     from moderation.models import Scorer
+    from moderation.models.runtime import settle_loaded_model
 
     if models_config is not None and (encoder or heads):
         raise InputError("--models-config names its own encoder and heads; drop --encoder/--heads")
@@ -106,8 +107,11 @@ def _load_scorer(encoder: str | None, heads: Path | None, device: str, models_co
     hf_logging.set_verbosity_error()
     with err.status("loading model"):
         if models_config is not None:
-            return Scorer.from_config(models_config, device=device)
-        return Scorer.load(encoder, heads=heads, device=device)
+            scorer = Scorer.from_config(models_config, device=device)
+        else:
+            scorer = Scorer.load(encoder, heads=heads, device=device)
+    settle_loaded_model()
+    return scorer
 
 
 def _with_progress(label: str, work: Callable[..., T]) -> T:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moderation import __version__
+from moderation.models.runtime import settle_loaded_model
 from moderation.models.scorer import Scorer
 from moderation.policy import Policy
 from moderation.storage import make_engine
@@ -122,10 +122,7 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
         app.state.desk = Desk(
             settings, engine, model, policy, batcher, RateLimiter(settings.rate_limit_per_minute), metrics
         )
-        # The model's objects live as long as the process: out of the cyclic collector's reach (after
-        # one last collection, so no garbage is kept), its passes stop walking them while requests wait.
-        gc.collect()
-        gc.freeze()
+        settle_loaded_model()
         yield
         await batcher.close()
         engine.dispose()

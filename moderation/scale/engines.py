@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from moderation.errors import InputError
 from moderation.models.labels import ATTRIBUTES, TASK_LABELS
+from moderation.models.runtime import settle_loaded_model
 from moderation.models.scorer import Scorer
 from moderation.scale.inputs import _Chunk, _read_chunk, _read_chunks
 from moderation.scale.outputs import output_schema
@@ -46,10 +47,15 @@ class ScorerSpec:
         return self.device.startswith("cuda")
 
     def load(self) -> Scorer:
+        """The model, loaded for a corpus run: a job that owns its process, so the model's objects are
+        also taken out of the cyclic collector's reach (``settle_loaded_model``)."""
         if self.models_config is not None:
-            return Scorer.from_config(self.models_config, device=self.device)
-        extra = {"mode": self.mode} if self.mode is not None else {}
-        return Scorer.load(self.encoder, heads=self.heads, device=self.device, **extra)
+            scorer = Scorer.from_config(self.models_config, device=self.device)
+        else:
+            extra = {"mode": self.mode} if self.mode is not None else {}
+            scorer = Scorer.load(self.encoder, heads=self.heads, device=self.device, **extra)
+        settle_loaded_model()
+        return scorer
 
 
 @dataclass(frozen=True)
