@@ -38,7 +38,9 @@ class Desk:
         return await self.batcher.score(texts, targets, spans=spans)
 
 
-def get_desk(request: Request) -> Desk:
+async def get_desk(request: Request) -> Desk:
+    """Async because it does no I/O: FastAPI runs a plain ``def`` dependency in its thread pool, a thread
+    hop on every request."""
     desk: Desk = request.app.state.desk
     return desk
 
