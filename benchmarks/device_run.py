@@ -30,7 +30,6 @@ import sys
 import time
 import traceback
 import types
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +148,7 @@ def member(k: int) -> None:
     from moderation.models.finetune import Finetuner, _cache, _Cacher
     from moderation.models.heads import HeadSet
 
-    config = replace(_config(), seed=_config().seed + k)
+    config = _config().run(k)
     encoder = _encoder(DEVICE)
     cacher = _Cacher(encoder, config)
     cached = {split: _cache(cacher, split, tasks, print) for split, tasks in _texts().items()}
@@ -197,7 +196,7 @@ def _finetune(out: Path, log: Any) -> None:
             worker.kill()
         log(f"finetune: member {k} exit {worker.wait()}\n{(MEMBERS / f'member{k}.log').read_text()}")
     runs = [
-        Finetuner.restore(encoder, heads, replace(config, seed=config.seed + k), torch.load(path), log)
+        Finetuner.restore(encoder, heads, config.run(k), torch.load(path), log)
         for k in range(config.soup)
         if (path := MEMBERS / f"member{k}.pt").exists()
     ]
@@ -311,12 +310,11 @@ def _throughput(out: Path, log: Any) -> None:
 
 
 def _host(out: Path, log: Any) -> None:
-    """End to end (batch 1024) with more tokenizing threads, and with the cyclic GC frozen after loading as the
-    service does: which host-side settings pay on a many-core GPU machine (``DEVICE_RUN_ONLY=host``)."""
-    import gc
-
+    """End to end (batch 1024) with more tokenizing threads, and with the cyclic GC frozen after loading
+    (``settle_loaded_model``): which host-side settings pay on a many-core GPU machine (``DEVICE_RUN_ONLY=host``)."""
     from moderation.models import encoder as encoder_module
     from moderation.models.heads import HeadSet, feature_matrices
+    from moderation.models.runtime import settle_loaded_model
 
     heads = HeadSet.load(BUNDLED)
     encoder = _encoder(DEVICE)
@@ -333,8 +331,7 @@ def _host(out: Path, log: Any) -> None:
         encoder_module.TOKENIZE_THREADS = threads
         encoder.__dict__.pop("_tokenize_workers", None)  # a new pool of that many threads
         if frozen:
-            gc.collect()
-            gc.freeze()
+            settle_loaded_model()
         name = f"{threads} tokenizing threads" + (", GC frozen" if frozen else "")
         results[name] = _rate(score, len(texts))
         log(f"host: {name}: {results[name]:,.0f} comments/s end to end")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +167,7 @@ def test_runs_brought_back_from_their_state_validate_and_soup_as_the_originals(
     heads = HeadSet.load(tiny_heads)
     train, validation = _tiny_tasks(encoder, tiny_data_dir, config)
     log = lambda _: None  # noqa: E731
-    runs = [Finetuner(encoder, heads, replace(config, seed=k), log).fit(train, validation) for k in (0, 1)]
+    runs = [Finetuner(encoder, heads, config.run(k), log).fit(train, validation) for k in (0, 1)]
     back = []
     for run in runs:
         torch.save(run.state(), tmp_path / f"seed{run.config.seed}.pt")

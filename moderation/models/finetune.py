@@ -55,6 +55,10 @@ class FinetuneConfig:
     seed: int = 0
     soup: int = 1  # runs with seeds seed, seed+1, ... whose weights are averaged into one model
 
+    def run(self, k: int) -> FinetuneConfig:
+        """The settings of the soup's ``k``-th run: its seed is ``seed + k``."""
+        return replace(self, seed=self.seed + k)
+
 
 @dataclass
 class _Cached:
@@ -461,10 +465,7 @@ def fit_soup(
     log: Log = print,
 ) -> Finetuner:
     """``config.soup`` runs from the same start with seeds ``seed, seed+1, ...``, averaged greedily."""
-    runs = [
-        Finetuner(encoder, heads, replace(config, seed=config.seed + k), log).fit(train, validation)
-        for k in range(config.soup)
-    ]
+    runs = [Finetuner(encoder, heads, config.run(k), log).fit(train, validation) for k in range(config.soup)]
     return greedy_soup(encoder, heads, runs, validation, config, log)
 
 
