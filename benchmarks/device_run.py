@@ -1,15 +1,18 @@
-"""The GPU work of issues 4 and 7 as one prepared run on a lent CUDA machine.
+"""The GPU work of the model issues as one prepared run on a lent CUDA machine.
 
 Why a driver instead of ``moderation train --device cuda``: the lent machine has PyTorch and
 transformers but neither ``datasets`` nor the service's dependencies, and ``../shared`` does not
 travel. So ``prepare`` (here, with the data) writes what the run needs into ``.device/`` (ignored
 by git, never committed): the task texts exactly as ``moderation train`` draws them
-(``finetune.task_texts``), and the bundled encoder's weights in fp16 with its tokenizer. ``run``
-(there) imports only ``moderation.models``' training and encoder modules and fine-tunes as
-``moderation train --soup S`` does (``fit_soup``: S seeds, then ``greedy_soup``), but with the S runs
-at once in S processes, since one run's small steps leave the GPU mostly idle. It also measures GPU
-throughput of ``Encoder.encode`` in bf16 against the per-task pipeline way. The tuned layers come
-back split in two files (the device returns files of at most 16 MiB) and ``merge`` joins them beside the heads.
+(``finetune.task_texts``), and the encoder's weights that the repository does not carry (the
+pretrained embeddings, in fp16) with its tokenizer; the layers and heads to start from are the
+bundled model's (``moderation train --start-from``). ``run`` (there) imports only
+``moderation.models`` and ``moderation.training``'s fine-tuning modules and fine-tunes as
+``moderation train --soup S`` does (``fit_soup``: S seeds, then ``greedy_soup``), but with every
+variant's S runs at once, one process each, since one run's small steps leave the GPU mostly idle.
+It can also measure GPU throughput of ``Encoder.encode`` in bf16 against the per-task pipeline way.
+The models come back as one tar split into parts (the device returns at most 8 files of 16 MiB)
+and ``merge`` unpacks them.
 
     .venv/bin/python benchmarks/device_run.py prepare        # here
     python3 benchmarks/device_run.py run                     # on the GPU machine, writes $OUT
@@ -37,40 +40,45 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / ".device"
 TEXTS = STAGE / "finetune_texts.pkl.gz"
 ENCODER = STAGE / "encoder"
-FROZEN = STAGE / "frozen_heads"
 BUNDLED = ROOT / "moderation" / "models" / "bundled"
-#: The commit whose bundled heads are the frozen-encoder heads (``moderation train`` without
-#: fine-tuning) that every fine-tune starts from; later commits bundle fine-tuned heads.
-FROZEN_HEADS_COMMIT = "65034a6"
+#: The model every variant fine-tunes on from (``moderation train --start-from``): its heads and tuned
+#: layers travel with the repository.
+START = BUNDLED
 
-#: The bundled model's fine-tune: every layer, three epochs, a greedy soup of two seeds. ``prepare``
-#: takes other settings as JSON in ``DEVICE_RUN_CONFIG``, e.g. '{"epochs": 4, "soup": 6}'.
+#: The fine-tune of issue 15: every layer, on from the bundled model, with the attribute sources mixed
+#: by their shares. Each variant is a soup of ``soup`` seeds; ``prepare`` takes other variants as a JSON
+#: list in ``DEVICE_RUN_CONFIG``, e.g. '[{"lr": 4e-5}, {"lr": 8e-5}]' (merged over these settings; the
+#: texts are staged once, so variants share ``epochs``, ``items_per_task`` and ``attribute_items``).
 CONFIG = {
     "tune_layers": 6,
-    "epochs": 3,
-    "items_per_task": 16000,
+    "epochs": 2,
+    "items_per_task": 12000,
+    "attribute_items": 32000,
     "batch_size": 32,
-    "lr": 8e-5,
+    "lr": 5e-5,
     "layer_decay": 0.85,
     "soup": 2,
 }
+VARIANTS: list[dict[str, Any]] = [{}]
 
 
 #: ``DEVICE_RUN_SMOKE=1 DEVICE_RUN_DEVICE=cpu``: the whole run on a few items, to check it here first.
 SMOKE = os.environ.get("DEVICE_RUN_SMOKE") == "1"
-SMOKE_CONFIG = {"tune_layers": 1, "epochs": 1, "items_per_task": 64, "soup": 2}
+SMOKE_CONFIG = {"tune_layers": 1, "epochs": 1, "items_per_task": 64, "attribute_items": 64, "soup": 2}
 DEVICE = os.environ.get("DEVICE_RUN_DEVICE", "cuda")
 #: Seconds the soup's runs get; the soup is made of those that finished (the device allows 600 a call).
-DEADLINE = float(os.environ.get("DEVICE_RUN_DEADLINE", "440"))
+DEADLINE = float(os.environ.get("DEVICE_RUN_DEADLINE", "420"))
 #: Where the runs leave their weights for the soup (not in $OUT: they do not come back).
 MEMBERS = Path(os.environ.get("DEVICE_RUN_MEMBERS", "/tmp/device_run_members"))
+#: Largest file the device returns is 16 MiB: the models' tar travels in parts of this size.
+PART_BYTES = 15 * 2**20
 
 
 def _light_imports() -> None:
     """Import ``moderation.models`` submodules without the package ``__init__`` files, which pull in
     the service's dependencies (pydantic, SQLAlchemy, trafilatura) that the GPU machine lacks."""
     sys.path.insert(0, str(ROOT))
-    for name in ("moderation", "moderation.models"):
+    for name in ("moderation", "moderation.models", "moderation.training"):
         module = types.ModuleType(name)
         module.__path__ = [str(ROOT / name.replace(".", "/"))]
         sys.modules[name] = module
@@ -81,31 +89,32 @@ def prepare() -> None:
     from safetensors.torch import load_file, save_file
 
     from moderation.models.encoder import bundled_encoder_path
-    from moderation.models.finetune import FinetuneConfig, task_texts
-    from moderation.models.training import seed_everything
+    from moderation.models.heads import ENCODER_WEIGHTS
+    from moderation.training.features import seed_everything
+    from moderation.training.finetune import FinetuneConfig, task_texts
 
     data_dir = ROOT.parent / "shared" / "data"
-    settings = {**CONFIG, **json.loads(os.environ.get("DEVICE_RUN_CONFIG", "{}"))}
-    config = FinetuneConfig(**settings)
+    variants = [{**CONFIG, **v} for v in json.loads(os.environ.get("DEVICE_RUN_CONFIG", "null")) or VARIANTS]
+    shared = {key: {v.get(key) for v in variants} for key in ("epochs", "items_per_task", "attribute_items", "seed")}
+    if any(len(values) > 1 for values in shared.values()):
+        raise SystemExit(f"variants must share the staged texts' settings: {shared}")
+    config = FinetuneConfig(**variants[0])
     rng = np.random.default_rng(config.seed)
     seed_everything(config.seed)
     texts = {split: task_texts(split, data_dir, config, rng) for split in ("train", "validation")}
     STAGE.mkdir(exist_ok=True)
     with gzip.open(TEXTS, "wb") as fh:
-        pickle.dump({"config": settings, "texts": texts}, fh)
+        pickle.dump({"variants": variants, "texts": texts}, fh)
     source = bundled_encoder_path()
     ENCODER.mkdir(exist_ok=True)
     for name in ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
         (ENCODER / name).write_bytes((source / name).read_bytes())
+    # Only what the start's tuned layers do not replace: the repository carries those.
+    tuned = set(load_file(str(START / ENCODER_WEIGHTS)))
     state = load_file(str(source / "model.safetensors"))
-    save_file({k: v.half().contiguous() for k, v in state.items()}, str(ENCODER / "model.safetensors"))
-    FROZEN.mkdir(exist_ok=True)
-    for name in ("heads.json", "heads.safetensors"):
-        blob = f"{FROZEN_HEADS_COMMIT}:moderation/models/bundled/{name}"
-        (FROZEN / name).write_bytes(
-            subprocess.run(["git", "show", blob], cwd=ROOT, capture_output=True, check=True).stdout
-        )
-    sizes = {split: {name: len(t) for name, t, _, _ in tasks} for split, tasks in texts.items()}
+    kept = {k: v.half().contiguous() for k, v in state.items() if k not in tuned}
+    save_file(kept, str(ENCODER / "model.safetensors"))
+    sizes = {split: {t.name: len(t.texts) for t in tasks} for split, tasks in texts.items()}
     print(json.dumps(sizes), f"{sum(f.stat().st_size for f in STAGE.rglob('*') if f.is_file()) / 2**20:.1f} MiB")
 
 
@@ -118,106 +127,131 @@ def _staged() -> dict[str, Any]:
 
 
 def _encoder(device: str) -> Any:
+    """The staged pretrained weights with the start's tuned layers over them, in fp32."""
     from moderation.models.encoder import Encoder
+    from moderation.models.heads import ENCODER_WEIGHTS
 
     encoder = Encoder.load(ENCODER, device=device)
     encoder.model.float()  # the carried weights are fp16; train and measure in fp32 / autocast
+    encoder.load_weights(START / ENCODER_WEIGHTS)
     encoder.name = "sentence-transformers/all-MiniLM-L6-v2"
     return encoder
 
 
-def _config() -> Any:
-    from moderation.models.finetune import FinetuneConfig
+def _configs() -> list[Any]:
+    from moderation.training.finetune import FinetuneConfig
 
-    staged = _staged()
-    return FinetuneConfig(**{**staged["config"], **SMOKE_CONFIG}) if SMOKE else FinetuneConfig(**staged["config"])
+    variants = _staged()["variants"]
+    return [FinetuneConfig(**{**v, **SMOKE_CONFIG}) if SMOKE else FinetuneConfig(**v) for v in variants]
 
 
 def _texts() -> dict[str, Any]:
     texts: dict[str, Any] = _staged()["texts"]
     if SMOKE:
-        texts = {split: [(n, t[:64], g[:64], y[:64]) for n, t, g, y in tasks] for split, tasks in texts.items()}
+        cut = slice(0, 96)
+        texts = {
+            split: [
+                t._replace(texts=t.texts[cut], targets=t.targets[cut], labels=t.labels[cut], sources=t.sources[cut])
+                for t in tasks
+            ]
+            for split, tasks in texts.items()
+        }
     return texts
 
 
-def member(k: int) -> None:
-    """One run of the soup (seed ``seed + k``), in its own process; its state goes to ``MEMBERS``."""
+def _members() -> list[tuple[int, int]]:
+    """(variant, run) of every soup member, in the order their processes start."""
+    return [(v, k) for v, config in enumerate(_configs()) for k in range(config.soup)]
+
+
+def member(index: int) -> None:
+    """One run of one variant's soup, in its own process; its state goes to ``MEMBERS``."""
     _light_imports()
     import torch
 
-    from moderation.models.finetune import Finetuner, _cache, _Cacher
     from moderation.models.heads import HeadSet
+    from moderation.training.finetune import Finetuner, _cache, _Cacher
 
-    config = _config().run(k)
+    variant, k = _members()[index]
+    config = _configs()[variant].run(k)
     encoder = _encoder(DEVICE)
     cacher = _Cacher(encoder, config)
     cached = {split: _cache(cacher, split, tasks, print) for split, tasks in _texts().items()}
     started = time.perf_counter()
     run = Finetuner(
         encoder,
-        HeadSet.load(FROZEN),
+        HeadSet.load(START),
         config,
         lambda line: print(f"{time.perf_counter() - started:4.0f} s {line}", flush=True),
     )
     run.fit(cached["train"], cached["validation"])
-    print(f"member {k}: fitted in {time.perf_counter() - started:.0f} s", flush=True)
-    torch.save(run.state(), MEMBERS / f"member{k}.part")
-    (MEMBERS / f"member{k}.part").rename(MEMBERS / f"member{k}.pt")
+    print(f"member {index} (variant {variant}, seed {config.seed}): fitted in {time.perf_counter() - started:.0f} s")
+    torch.save(run.state(), MEMBERS / f"member{index}.part")
+    (MEMBERS / f"member{index}.part").rename(MEMBERS / f"member{index}.pt")
 
 
 def _finetune(out: Path, log: Any) -> None:
-    """The soup's runs at once, one process each (the GPU idles between one run's small steps),
-    then the greedy soup here, from whichever runs finished within ``DEADLINE`` seconds."""
+    """Every variant's runs at once, one process each (the GPU idles between one run's small steps),
+    then each variant's greedy soup here, from whichever runs finished within ``DEADLINE`` seconds."""
     import torch
-    from safetensors.torch import load_file, save_file
 
-    from moderation.models.finetune import Finetuner, _cache, _Cacher, greedy_soup
-    from moderation.models.heads import ENCODER_WEIGHTS, HeadSet
+    from moderation.models.heads import HeadSet
+    from moderation.training.finetune import Finetuner, _cache, _Cacher, greedy_soup
 
-    config = _config()
+    configs = _configs()
+    members = _members()
     started = time.perf_counter()
     shutil.rmtree(MEMBERS, ignore_errors=True)
-    threads = str(max(1, (os.cpu_count() or 2) // config.soup))
+    threads = str(max(1, (os.cpu_count() or 2) // len(members)))
     env = {**os.environ, "OMP_NUM_THREADS": threads, "TOKENIZERS_PARALLELISM": "false"}
     MEMBERS.mkdir(parents=True)
     workers = []
-    for k in range(config.soup):
+    for index in range(len(members)):
         # Logs stay beside the weights and are copied into run.log: the device returns 8 files at most.
-        with (MEMBERS / f"member{k}.log").open("w") as sink:
-            args = [sys.executable, __file__, "member", str(k)]
+        with (MEMBERS / f"member{index}.log").open("w") as sink:
+            args = [sys.executable, __file__, "member", str(index)]
             workers.append(subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT, env=env))
     encoder = _encoder(DEVICE)
-    heads = HeadSet.load(FROZEN)
-    validation = _cache(_Cacher(encoder, config), "validation", _texts()["validation"], log)
+    heads = HeadSet.load(START)
+    validation = _cache(_Cacher(encoder, configs[0]), "validation", _texts()["validation"], log)
     while any(w.poll() is None for w in workers) and time.perf_counter() - started < DEADLINE:
         time.sleep(2)
-    for k, worker in enumerate(workers):
+    for index, worker in enumerate(workers):
         if worker.poll() is None:
             worker.kill()
-        log(f"finetune: member {k} exit {worker.wait()}\n{(MEMBERS / f'member{k}.log').read_text()}")
-    runs = [
-        Finetuner.restore(encoder, heads, config.run(k), torch.load(path), log)
-        for k in range(config.soup)
-        if (path := MEMBERS / f"member{k}.pt").exists()
-    ]
-    log(f"finetune: {len(runs)} of {config.soup} runs finished in {time.perf_counter() - started:.0f} s")
-    if not runs:
-        return
-    model_dir = out / "model"
-    greedy_soup(encoder, heads, runs, validation, config, log).save(model_dir)
+        log(f"finetune: member {index} exit {worker.wait()}\n{(MEMBERS / f'member{index}.log').read_text()}")
+    models = out / "models"
+    for v, config in enumerate(configs):
+        runs = [
+            Finetuner.restore(encoder, heads, config.run(k), torch.load(path), log)
+            for index, (variant, k) in enumerate(members)
+            if variant == v and (path := MEMBERS / f"member{index}.pt").exists()
+        ]
+        log(f"finetune: variant {v}: {len(runs)} of {config.soup} runs done at {time.perf_counter() - started:.0f} s")
+        if runs:
+            greedy_soup(encoder, heads, runs, validation, config, log).save(models / f"variant{v}")
     log(f"finetune: {time.perf_counter() - started:.0f} s in all")
-    state = load_file(str(model_dir / ENCODER_WEIGHTS))
-    keys = sorted(state)
-    half = len(keys) // 2
-    for part, chosen in (("a", keys[:half]), ("b", keys[half:])):
-        save_file({k: state[k] for k in chosen}, str(model_dir / f"encoder.{part}.safetensors"))
-    (model_dir / ENCODER_WEIGHTS).unlink()
+    _pack(models, out)
+
+
+def _pack(folder: Path, out: Path) -> None:
+    """``folder`` as one tar in parts of at most ``PART_BYTES`` (``merge`` joins and unpacks them)."""
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(folder, arcname=folder.name)
+    shutil.rmtree(folder)
+    blob = buffer.getvalue()
+    for part, start in enumerate(range(0, len(blob), PART_BYTES)):
+        (out / f"models.tar.{part:02d}").write_bytes(blob[start : start + PART_BYTES])
 
 
 def _corpus(n: int) -> list[str]:
     """Real comments as they come (the staged training texts: tweets, news comments, Wikipedia)."""
     staged = _staged()
-    texts = [t for _, task_texts, _, _ in staged["texts"]["train"] for t in task_texts]
+    texts = [t for task in staged["texts"]["train"] for t in task.texts]
     return [texts[i % len(texts)] for i in range(n)]
 
 
@@ -359,15 +393,15 @@ def run() -> None:
 
 
 def merge(folder: Path) -> None:
-    from safetensors.torch import load_file, save_file
+    """Join the parts that came back and unpack the models into ``folder``."""
+    import io
+    import tarfile
 
-    from moderation.models.heads import ENCODER_WEIGHTS
-
-    state: dict[str, Any] = {}
-    for part in ("a", "b"):
-        state.update(load_file(str(folder / f"encoder.{part}.safetensors")))
-    save_file(state, str(folder / ENCODER_WEIGHTS))
-    print(f"{folder / ENCODER_WEIGHTS}: {len(state)} tensors")
+    parts = sorted(folder.glob("models.tar.*"))
+    with tarfile.open(fileobj=io.BytesIO(b"".join(p.read_bytes() for p in parts)), mode="r") as tar:
+        tar.extractall(folder, filter="data")
+    for model in sorted((folder / "models").iterdir()):
+        print(f"{model}: {', '.join(sorted(f.name for f in model.iterdir()))}")
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 from moderation import Scorer
-from moderation.models.evaluation import evaluate_quality
+from moderation.training.evaluation import evaluate_quality
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -55,7 +55,7 @@ def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 def load_comments(data_dir: Path) -> list[tuple[str, str | None]]:
     """Real comments, interleaved 2:2:1 from Civil Comments, TweetEval and VAST (with its topic as target)."""
-    from moderation.models.data import load_task
+    from moderation.training.data import load_task
 
     civil_path = data_dir / "civil_comments_toxic_spans" / "acl2022" / "comments.csv"
     if not civil_path.exists():

@@ -82,7 +82,7 @@ def build_corpus(data_dir: Path, n: int, seed: int) -> tuple[list[str], list[str
     """``n`` real comments (toxic-spans posts and TweetEval tweets, half each), each with a VAST topic."""
     import numpy as np
 
-    from moderation.models.data import load_task, load_toxic_spans
+    from moderation.training.data import load_task, load_toxic_spans
 
     rng = np.random.default_rng(seed)
     posts = load_toxic_spans("test", data_dir).texts
@@ -212,7 +212,7 @@ def _save_probabilities(scores: list[Any], path: Path) -> None:
 
 
 def _quality(scorer: Any, job: dict[str, Any]) -> list[dict[str, Any]]:
-    from moderation.models.evaluation import evaluate_scorer
+    from moderation.training.evaluation import evaluate_scorer
 
     limit = job["quality_limit"] or None
     results = evaluate_scorer(scorer, Path(job["data_dir"]), limit=limit, seed=job["seed"])

@@ -328,41 +328,58 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for sampling and the solvers.")] = 0,
     max_train: Annotated[int | None, typer.Option(help="Sample at most this many training items per task.")] = None,
     cache_dir: Annotated[Path | None, typer.Option(help="Cache encoder features here between runs.")] = None,
+    start_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Fine-tune on from this model folder (heads and tuned layers) instead of fitting frozen-feature "
+            "heads first; needs --finetune-epochs."
+        ),
+    ] = None,
     finetune_epochs: Annotated[
         int, typer.Option(help="Then fine-tune the top encoder layers with every head (0: keep the encoder frozen).")
     ] = 0,
     tune_layers: Annotated[int, typer.Option(help="How many top encoder layers fine-tuning trains.")] = 2,
     items_per_task: Annotated[int, typer.Option(help="Fine-tuning items drawn per task and epoch.")] = 12000,
+    attribute_items: Annotated[
+        int, typer.Option(help="Attribute items per epoch, drawn across sources by their shares (0: items-per-task).")
+    ] = 0,
     lr: Annotated[float, typer.Option(help="Fine-tuning learning rate of the top layer.")] = 5e-5,
     layer_decay: Annotated[float, typer.Option(help="Each layer below learns this times the one above.")] = 0.8,
     soup: Annotated[int, typer.Option(help="Fine-tuning runs (seeds) averaged greedily into one model.")] = 1,
     device: DeviceOpt = "cpu",
 ) -> None:
     """Train the heads on encoder features from the shared data (optionally fine-tuning the encoder's top
-    layers with them), with test figures and model card."""
+    layers with them, or fine-tuning on from an earlier model), with test figures and model card."""
     from transformers.utils import logging as hf_logging
 
-    from moderation.models.card import write_model_card
     from moderation.models.encoder import Encoder
     from moderation.models.scorer import BUNDLED_HEADS
-    from moderation.models.training import train_heads
 
     hf_logging.disable_progress_bar()
     target = out_dir or BUNDLED_HEADS
     command = "moderation train " + " ".join(sys.argv[2:])
-    with _user_errors():
+    with _user_errors(), _training_extra():
+        from moderation.training.card import write_model_card
+        from moderation.training.finetune import FinetuneConfig, finetune_and_measure, load_start
+        from moderation.training.frozen_heads import train_heads
+
+        if start_from is not None and finetune_epochs <= 0:
+            raise InputError("--start-from continues a fine-tune: give --finetune-epochs too")
         model = Encoder.load(encoder, device=device)
-        heads, results = train_heads(
-            model, data_dir, seed=seed, max_train=max_train, cache_dir=cache_dir, log=err.print
-        )
+        results: list[Any] = []
+        if start_from is not None:
+            heads = load_start(model, start_from)
+        else:
+            heads, results = train_heads(
+                model, data_dir, seed=seed, max_train=max_train, cache_dir=cache_dir, log=err.print
+            )
         heads.manifest["command"] = command.strip()
         if finetune_epochs > 0:
-            from moderation.models.finetune import FinetuneConfig, finetune_and_measure
-
             config = FinetuneConfig(
                 tune_layers=tune_layers,
                 epochs=finetune_epochs,
                 items_per_task=items_per_task,
+                attribute_items=attribute_items,
                 lr=lr,
                 layer_decay=layer_decay,
                 soup=soup,
@@ -380,6 +397,17 @@ def train(
     out.print(f"wrote the model and MODEL_CARD.md to {target}")
 
 
+@contextmanager
+def _training_extra() -> Iterator[None]:
+    """Training and evaluation need the ``train`` extra; say how to install it instead of a traceback."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("datasets", "sklearn", "scipy"):
+            raise
+        raise InputError(f"this command needs {exc.name}: pip install 'moderation-desk[train]'") from exc
+
+
 @app.command()
 def evaluate(
     data_dir: DataDirOpt = DEFAULT_DATA_DIR,
@@ -392,9 +420,9 @@ def evaluate(
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the Markdown table here.")] = None,
 ) -> None:
     """Every benchmark's test figures for the model next to the baselines (majority, VADER, ...)."""
-    from moderation.models.evaluation import evaluate_quality
+    with _user_errors(), _training_extra():
+        from moderation.training.evaluation import evaluate_quality
 
-    with _user_errors():
         if not data_dir.is_dir():
             raise DataError(f"data folder {data_dir} not found (pass --data-dir or set MODERATION_DATA_DIR)")
         scorer = _load_scorer(encoder, heads, device, models_config)

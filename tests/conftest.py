@@ -242,6 +242,15 @@ def _write_attribute_data(root: Path) -> None:
     ]
     _write(wiki / "cat_large_gc_in_context.csv", rows)
     _write(wiki / "cat_large_gn_out_of_context.csv", rows[:1] + [r.replace(",", "0,", 1) for r in rows[1:]])
+    # Davidson's hate votes: the SEVERE_TOXICITY positives (Civil Comments only rules it out), and the TweetEval
+    # hate test split that the leakage guard of every new source reads.
+    tweets = [",count,hate_speech,offensive_language,neither,class,tweet"]
+    for i, word in enumerate(WORDS):
+        votes, text = ("2,0,1,0", "they are awful people") if i % 2 else ("0,1,2,2", "we love the movie")
+        tweets.append(f"{i},3,{votes},{text} {word}")
+    _write(root / "davidson_hate_offensive/labeled_data.csv", tweets)
+    _write(root / "tweeteval/hate/test_text.txt", ["you stupid idiot"])
+    _write(root / "tweeteval/hate/test_labels.txt", ["1"])
 
 
 @pytest.fixture(scope="session")

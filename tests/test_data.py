@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from moderation.errors import DataError
-from moderation.models.data import STANCE_TARGETS, load_benchmark, load_task, load_toxic_spans
+from moderation.training.data import STANCE_TARGETS, load_benchmark, load_task, load_toxic_spans
 
 # Public stance ids: 0 against, 1 neutral, 2 favor.
 AGAINST, NEUTRAL, FAVOR = 0, 1, 2

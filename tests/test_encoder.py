@@ -10,7 +10,7 @@ import pytest
 
 from moderation import ModelError
 from moderation.models import encoder as encoder_module
-from moderation.models.encoder import WINDOW_TOKENS, Encoder, _WindowTokenizer
+from moderation.models.encoder import WINDOW_TOKENS, Encoder, WindowTokenizer
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +34,19 @@ def test_vectors_come_back_in_input_order_whatever_the_batching(encoder: Encoder
     np.testing.assert_allclose(together.comment, np.stack(one_by_one), atol=1e-5)
 
 
-def test_the_target_changes_the_comment_vector_and_gets_its_own(encoder: Encoder) -> None:
-    alone = encoder.encode(["we support peace"])
-    paired = encoder.encode(["we support peace"], ["war"])
-    assert not alone.has_target[0] and paired.has_target[0]
-    assert np.abs(alone.target).sum() == 0 and np.abs(paired.target).sum() > 0
-    assert not np.allclose(alone.comment, paired.comment)
+def test_the_comment_vector_is_the_same_whatever_the_target_and_the_target_reads_the_comment(
+    encoder: Encoder,
+) -> None:
+    texts = ["we support peace", "good great happy " * (WINDOW_TOKENS // 2)]  # the second needs two windows
+    alone = encoder.encode(texts)
+    for targets in (["war", "the movie"], ["a much longer title about the war and the peace talks", "good"]):
+        paired = encoder.encode(texts, targets)
+        assert paired.has_target.all() and np.abs(paired.target).sum() > 0
+        np.testing.assert_allclose(paired.comment, alone.comment, atol=1e-5)
+        np.testing.assert_array_equal(paired.n_windows, alone.n_windows)
+    # The target's vector is contextualised by the comment (stance reads it).
+    other = encoder.encode(["we hate peace"], ["war"])
+    assert not np.allclose(encoder.encode(texts[:1], ["war"]).target, other.target)
 
 
 def test_long_comments_are_windowed_not_truncated(encoder: Encoder) -> None:
@@ -93,26 +100,43 @@ def _roberta_style(words: list[str], *, template: bool = True) -> Any:
 
 @pytest.mark.parametrize("layout", ["bert", "roberta", "no special tokens"])
 def test_window_segments_match_the_tokenizers_own_sequence_and_type_ids(encoder: Encoder, layout: str) -> None:
+    from tokenizers import Tokenizer
+
     words = "good great love happy bad awful hate the movie war peace [SEP] </s>".split()
     tokenizer = encoder.tokenizer if layout == "bert" else _roberta_style(words, template=layout == "roberta")
     rng = np.random.default_rng(0)
     texts = [" ".join(rng.choice(words, size=size)) for size in (1, 3, 40, WINDOW_TOKENS + 30, 2 * WINDOW_TOKENS)]
     targets = [None, "war peace", "   ", "the movie", "good"]  # a blank target still makes a pair
-    tokenize = _WindowTokenizer(tokenizer)
+    tokenize = WindowTokenizer(tokenizer)
     windows = tokenize(texts, targets)
     arrays, sequence = tokenize.batch(windows, np.arange(len(windows)))
-    # The reference: every window as the tokenizer itself cuts and labels it.
-    reference = tokenize.backend.encode_batch([t if g is None else (t, g) for t, g in zip(texts, targets, strict=True)])
-    flat = [window for encoding in reference for window in (encoding, *encoding.overflowing)]
-    assert len(flat) == len(windows) > len(texts)
-    for row, window in enumerate(flat):
-        size = len(window.ids)
-        assert arrays["input_ids"][row, :size].tolist() == window.ids
+    # The comment is cut alone: its windows are the tokenizer's own windows of the lone text ...
+    cut = [
+        (i, window)
+        for i, encoding in enumerate(tokenize.backend.encode_batch(texts))
+        for window in (encoding, *encoding.overflowing)
+    ]
+    assert len(cut) == len(windows) > len(texts)
+    whole = Tokenizer.from_str(tokenize.backend.to_str())
+    whole.no_truncation()
+    for row, (i, window) in enumerate(cut):
+        # ... and a paired window is the tokenizer's own pair of that window's words and the target.
+        spans = [o for o, s in zip(window.offsets, window.sequence_ids, strict=True) if s == 0]
+        piece = texts[i][spans[0][0] : spans[-1][1]]
+        reference = window if targets[i] is None else whole.encode(piece, targets[i])
+        size = len(reference.ids)
+        assert arrays["input_ids"][row, :size].tolist() == reference.ids
         assert arrays["attention_mask"][row].sum() == size
-        assert sequence[row, :size].tolist() == [-1 if s is None else s for s in window.sequence_ids]
+        assert sequence[row, :size].tolist() == [-1 if s is None else s for s in reference.sequence_ids]
         assert (sequence[row, size:] == -1).all()
+        # The target side: the target and the specials after it (only those when the target is blank).
+        first_target = next(
+            (k for k, s in enumerate(reference.sequence_ids) if s == 1), size - len(tokenize.template.after_ids)
+        )
+        side = [int(targets[i] is not None and first_target <= k < size) for k in range(sequence.shape[1])]
+        assert arrays["target_side"][row].tolist() == side
         if "token_type_ids" in arrays:
-            assert arrays["token_type_ids"][row, :size].tolist() == window.type_ids
+            assert arrays["token_type_ids"][row, :size].tolist() == reference.type_ids
 
 
 def test_chunks_give_the_vectors_of_one_pass_and_progress_reaches_every_window(

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from moderation import Scorer
-from moderation.models.baselines import MajorityBaseline, profanity_toxicity, vader_sentiment
-from moderation.models.data import load_benchmark, load_toxic_spans
-from moderation.models.evaluation import BENCHMARKS, BenchmarkRow, QualityReport, evaluate_quality
-from moderation.models.metrics import (
+from moderation.training.baselines import MajorityBaseline, profanity_toxicity, vader_sentiment
+from moderation.training.data import load_benchmark, load_toxic_spans
+from moderation.training.evaluation import BENCHMARKS, BenchmarkRow, QualityReport, evaluate_quality
+from moderation.training.metrics import (
     against_favor_f1,
     mean_span_f1,
     rumour_f1,
@@ -104,7 +104,7 @@ def test_quality_report_covers_every_benchmark_on_tiny_data(bench_data_dir: Path
 
 
 def test_expected_calibration_error_on_hand_made_confidences() -> None:
-    from moderation.models.metrics import expected_calibration_error
+    from moderation.training.metrics import expected_calibration_error
 
     gold = np.array([0, 0, 1, 1])
     perfect = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from moderation import Scorer
-from moderation.models.evaluation import evaluate_scorer
+from moderation.training.evaluation import evaluate_scorer
 
 FLOORS = json.loads((Path(__file__).with_name("quality_floors.json")).read_text(encoding="utf-8"))
 

@@ -200,3 +200,28 @@ def test_scorer_load_takes_a_mode_and_every_mode_answers_alike(
         ]
     for mode in ("int8", "bf16", "auto"):
         np.testing.assert_allclose(answers[mode], answers["fp32"], atol=0.02)
+
+
+@needs_onnxruntime
+@pytest.mark.parametrize(("mode", "atol"), [("fp32", 1e-6), ("int8", 1e-6), ("bf16", 2e-3)])
+def test_every_score_but_stance_is_the_same_whatever_the_article(
+    tiny_encoder_dir: Path,
+    tiny_random_heads: Path,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    atol: float,
+) -> None:
+    monkeypatch.setattr(runtime, "default_cache_dir", lambda: cache)
+    scorer = Scorer.load(tiny_encoder_dir, heads=tiny_random_heads, mode=mode)
+    titles = (["war"] * len(TEXTS), ["a much longer title about the vote on the new tax"] * len(TEXTS))
+
+    def read(targets: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        scores = scorer.predict(TEXTS, targets)
+        other = [[*s.sentiment.probabilities.values(), *s.toxicity.probabilities.values()] for s in scores]
+        stance = [list(s.stance.probabilities.values()) for s in scores if s.stance is not None]
+        return np.array(other), np.array(stance)
+
+    (first, first_stance), (second, second_stance) = read(titles[0]), read(titles[1])
+    np.testing.assert_allclose(first, second, atol=atol)
+    assert not np.allclose(first_stance, second_stance, atol=1e-3)

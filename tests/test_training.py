@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from moderation import Scorer
-from moderation.models.data import load_task
 from moderation.models.encoder import Encoder, PairFeatures
 from moderation.models.heads import HeadSet, LinearHead, softmax
-from moderation.models.training import HeadTrainer, train_heads
+from moderation.training.data import load_task
+from moderation.training.frozen_heads import HeadTrainer, train_heads
 
 
 def test_data_loaders_map_labels_to_public_order(tiny_data_dir: Path) -> None:
@@ -70,8 +70,8 @@ def test_training_is_reproducible_with_a_seed(tiny_encoder_dir: Path, tiny_data_
 
 def test_temperature_scaling_calms_an_overconfident_model_without_changing_labels() -> None:
     from moderation.models.heads import softmax
-    from moderation.models.metrics import expected_calibration_error
-    from moderation.models.training import fit_temperature
+    from moderation.training.logistic import fit_temperature
+    from moderation.training.metrics import expected_calibration_error
 
     rng = np.random.default_rng(1)
     gold = rng.integers(0, 3, size=2000)
@@ -120,7 +120,7 @@ def test_heads_score_in_float64_and_a_row_the_same_alone_as_in_a_batch() -> None
 
 
 def test_the_model_card_lists_each_soup_runs_epochs_then_the_average() -> None:
-    from moderation.models.card import _history_entry
+    from moderation.training.card import _history_entry
 
     def run(seed: int, first: float, last: float) -> dict[str, Any]:
         epochs = [{"epoch": 0, "stance macro_f1": first}, {"epoch": 1, "stance macro_f1": last}]

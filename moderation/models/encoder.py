@@ -1,10 +1,14 @@
 """The text encoder: any Hugging Face checkpoint, loaded offline, pooled per comment.
 
 A comment is encoded together with its target (the article title or a stance topic) as a
-sentence pair, so one forward pass gives both a comment vector (mean over the comment's
-tokens, contextualised by the target) and a target vector. Comments longer than one window
-are split into overlapping windows by the tokenizer itself; the comment vector is the mean
-over every comment token of every window, so nothing is silently truncated.
+sentence pair, so one forward pass gives both a comment vector and a target vector. The pair's
+attention is one-way: the comment's side (the specials before it, the comment, the specials
+between) attends only to itself, the target's side to both (``runtime.pair_attention_bias``).
+So the comment vector, and every score read from it (sentiment, toxicity, the attributes), is
+the same whatever the target, while the target vector reads the comment for stance. Comments
+longer than one window are cut into overlapping windows by the tokenizer itself, the same cut
+with or without a target (the target is spliced in after each window); the comment vector is the
+mean over every comment token of every window, so nothing is silently truncated.
 """
 
 from __future__ import annotations
@@ -69,24 +73,32 @@ class _Template:
 
     Learnt once from two probes, so each window's segments (specials before the comment, comment,
     specials between, target, specials after) follow from its length: no per-token Python work.
-    Row 0 is a lone text, row 1 a (comment, target) pair.
+    Row 0 is a lone text, row 1 a (comment, target) pair. A pair's window is its comment's lone
+    window with the lone trailing specials replaced by ``pair_tail``'s between specials, the target's
+    ids and the specials after it.
     """
 
     specials: np.ndarray  # (2, 3): special tokens before the comment, between comment and target, after it all
     types: np.ndarray  # (2, 6): the token type id of each segment, padding last
+    between_ids: tuple[int, ...]  # a pair's specials between comment and target
+    after_ids: tuple[int, ...]  # a pair's specials after the target
 
     @classmethod
     def learn(cls, backend: Any) -> _Template:
         specials = np.zeros((2, 3), dtype=np.int64)
         types = np.zeros((2, 6), dtype=np.int64)
+        pair_runs: list[tuple[int, list[int]]] = []
         for kind, pair in enumerate((None, "c d")):
             encoding = backend.encode("a b", pair)
             runs = [
-                (key, [t for _, t in run])
-                for key, run in groupby(zip(encoding.sequence_ids, encoding.type_ids, strict=True), key=lambda p: p[0])
+                (key, [(t, i) for _, t, i in run])
+                for key, run in groupby(
+                    zip(encoding.sequence_ids, encoding.type_ids, encoding.ids, strict=True), key=lambda p: p[0]
+                )
             ]
             last = -1
-            for key, run_types in runs:
+            for key, run in runs:
+                run_types = [t for t, _ in run]
                 if key is None:
                     segment = 0 if last < 1 else 2 if (last == 1 and pair is not None) else 4
                 else:
@@ -98,8 +110,14 @@ class _Template:
                 types[kind, segment] = run_types[0]
                 if key is None:
                     specials[kind, segment // 2] = len(run_types)
+                    if pair is not None:
+                        pair_runs.append((segment, [i for _, i in run]))
                 last = segment
-        return cls(specials, types)
+        if specials[0, 0] != specials[1, 0]:
+            raise ModelError("the tokenizer puts different specials before a lone text and a pair's first text")
+        between = next((ids for segment, ids in pair_runs if segment == 2), [])
+        after = next((ids for segment, ids in pair_runs if segment == 4), [])
+        return cls(specials, types, tuple(between), tuple(after))
 
 
 #: Sequence id of each segment (see :class:`_Template`): 0 comment, 1 target, -1 special tokens and padding.
@@ -107,7 +125,7 @@ _SEGMENT_SEQUENCE = np.array([-1, 0, -1, 1, -1, -1], dtype=np.int8)
 
 
 @dataclass(frozen=True)
-class _Windows:
+class Windows:
     """One chunk of inputs tokenized into windows, as flat arrays (windows of an input are adjacent)."""
 
     ids: np.ndarray  # every window's token ids, one window after another
@@ -125,79 +143,97 @@ class _Windows:
         return np.bincount(self.owner, minlength=self.n_inputs)
 
 
-class _WindowTokenizer:
+class WindowTokenizer:
     """The Rust tokenizer behind ``tokenizer``, set to cut overlapping windows, over whole chunks.
 
     A private copy of the backend: truncation settings on it never leak into the caller's tokenizer.
+    Comments are cut alone, into windows of ``window`` tokens, so the cut never depends on the
+    target; a target is spliced into each window of its comment afterwards.
     """
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, window: int = WINDOW_TOKENS, stride: int = WINDOW_STRIDE) -> None:
         from tokenizers import Tokenizer
 
         self.backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
         self.backend.no_padding()
-        self.backend.enable_truncation(WINDOW_TOKENS, stride=WINDOW_STRIDE, strategy="only_first")
         self.template = _Template.learn(self.backend)
+        self.backend.enable_truncation(window, stride=stride, strategy="only_first")
+        self.window = window
         self.pad_id = int(tokenizer.pad_token_id or 0)
         self.types = "token_type_ids" in getattr(tokenizer, "model_input_names", ())
-        self._target_tokens: dict[str, int] = {}
+        self._target_ids: dict[str, list[int]] = {}
 
-    def batch(self, windows: _Windows, rows: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def batch(self, windows: Windows, rows: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """``rows`` of ``windows`` right-padded into int64 model inputs, and their sequence ids
-        (0 comment, 1 target, -1 special tokens and padding)."""
+        (0 comment, 1 target, -1 special tokens and padding). ``target_side`` marks the target and the
+        specials after it: the tokens that may attend to the comment's side, never the other way."""
         lengths = windows.lengths[rows]
         position = np.arange(int(lengths.max()))
         bounds = windows.bounds[rows]
         segment = sum((position[None, :] >= bounds[:, k, None]).view(np.int8) for k in range(bounds.shape[1]))
         valid = position[None, :] < lengths[:, None]
         gather = np.minimum(windows.offsets[rows][:, None] + position[None, :], len(windows.ids) - 1)
+        paired = windows.kind[rows][:, None] == 1
         arrays = {
             "input_ids": np.where(valid, windows.ids[gather], self.pad_id),
             "attention_mask": valid.astype(np.int64),
+            "target_side": (paired & valid & (segment >= 3)).astype(np.int64),
         }
         if self.types:
             arrays["token_type_ids"] = self.template.types[windows.kind[rows][:, None], segment]
         return arrays, _SEGMENT_SEQUENCE[segment]
 
-    def target_tokens(self, target: str) -> int:
-        if target not in self._target_tokens:
-            sequence_ids = self.backend.encode(".", target).sequence_ids
-            self._target_tokens[target] = sum(1 for s in sequence_ids if s == 1)
-        return self._target_tokens[target]
+    def target_ids(self, target: str) -> list[int]:
+        """The target's own token ids as the pair puts them (no specials), once per distinct target."""
+        if target not in self._target_ids:
+            encoding = self.backend.encode(".", target)
+            self._target_ids[target] = [i for i, s in zip(encoding.ids, encoding.sequence_ids, strict=True) if s == 1]
+        return self._target_ids[target]
 
-    @staticmethod
-    def _with_overflow(encodings: list[Any], ids: list[list[int]]) -> tuple[list[list[int]], np.ndarray]:
+    def _with_overflow(self, encodings: list[Any], ids: list[list[int]]) -> tuple[list[list[int]], np.ndarray]:
         """``ids`` with the further windows of each full one spliced in after it."""
         per_input = np.ones(len(ids), dtype=np.int64)
         spliced: list[list[int]] = []
         done = 0
-        for i in (i for i, window in enumerate(ids) if len(window) == WINDOW_TOKENS):
+        for i in (i for i, window in enumerate(ids) if len(window) == self.window):
             more = [window.ids for window in encodings[i].overflowing]
             spliced += ids[done : i + 1] + more
             per_input[i] += len(more)
             done = i + 1
         return spliced + ids[done:], per_input
 
-    def __call__(self, texts: Sequence[str], targets: Sequence[str | None]) -> _Windows:
+    def _with_targets(self, ids: list[list[int]], owners: np.ndarray, targets: Sequence[str | None]) -> None:
+        """Each window of a paired comment becomes the pair: its lone trailing specials give way to the
+        between specials, the target and the specials after it."""
+        lone_after = int(self.template.specials[0, 2])
+        between, after = list(self.template.between_ids), list(self.template.after_ids)
+        tails: dict[str, list[int]] = {}
+        for w, owner in enumerate(owners.tolist()):
+            target = targets[owner]
+            if target:
+                if target not in tails:
+                    tails[target] = between + self.target_ids(target) + after
+                window = ids[w]
+                ids[w] = (window[: len(window) - lone_after] if lone_after else window) + tails[target]
+
+    def __call__(self, texts: Sequence[str], targets: Sequence[str | None]) -> Windows:
         # An empty comment still gets one window, so every input has a vector.
-        items: list[str | tuple[str, str]] = [
-            (text if text.strip() else ".") if not target else (text if text.strip() else ".", target)
-            for text, target in zip(texts, targets, strict=True)
-        ]
-        encodings = self.backend.encode_batch(items)
+        encodings = self.backend.encode_batch([text if text.strip() else "." for text in texts])
         ids = [encoding.ids for encoding in encodings]
         # Only a full window can have more after it: the rest skip the (costly) overflow lookup.
         ids, per_input = self._with_overflow(encodings, ids)
+        owners = np.repeat(np.arange(len(texts)), per_input)
+        if any(targets):
+            self._with_targets(ids, owners, targets)
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        owners = np.repeat(np.arange(len(items)), per_input)
         kind = np.array([1 if t else 0 for t in targets], dtype=np.int64)[owners]
-        target_tokens = np.array([self.target_tokens(t) if t else 0 for t in targets], dtype=np.int64)[owners]
+        target_tokens = np.array([len(self.target_ids(t)) if t else 0 for t in targets], dtype=np.int64)[owners]
         before, between, after = self.template.specials[kind].T
         comment_end = lengths - after - target_tokens - between
         bounds = np.stack([before, comment_end, comment_end + between, lengths - after, lengths], axis=1)
         flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(lengths.sum()))
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        return _Windows(flat, offsets, lengths, owners, kind, bounds, len(items))
+        return Windows(flat, offsets, lengths, owners, kind, bounds, len(texts))
 
 
 class _Pooled:
@@ -265,6 +301,8 @@ class Encoder:
         self.requested_mode = "fp32"
         self.mode_reason = "default"
         self._cache_dir: Path | None = None
+        #: Weights overwritten by :meth:`load_weights` (fine-tuned layers), by state-dict key.
+        self.loaded_keys: frozenset[str] = frozenset()
 
     @classmethod
     def load(
@@ -311,6 +349,7 @@ class Encoder:
         if unknown:
             raise ModelError(f"{path} does not fit {self.name}: {', '.join(unknown[:3])} ...")
         self.model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
+        self.loaded_keys |= frozenset(state)
         if not isinstance(self.engine, TorchEngine):
             # An exported engine holds a copy of the old weights: export the new ones.
             self.set_mode(self.requested_mode, cache_dir=self._cache_dir)
@@ -359,7 +398,7 @@ class Encoder:
         done, known = 0, total
         chunks = iter([(start, min(start + CHUNK_INPUTS, total)) for start in range(0, total, CHUNK_INPUTS)])
         workers = self._tokenize_workers
-        ahead: deque[tuple[int, int, Future[_Windows]]] = deque()
+        ahead: deque[tuple[int, int, Future[Windows]]] = deque()
 
         def refill() -> None:
             # Two chunks in flight: one's Rust part runs while the other's Python part holds the GIL.
@@ -395,13 +434,11 @@ class Encoder:
         return ThreadPoolExecutor(TOKENIZE_THREADS, thread_name_prefix="tokenize")
 
     @cached_property
-    def window_tokenizer(self) -> _WindowTokenizer:
+    def window_tokenizer(self) -> WindowTokenizer:
         """The tokenizer's windowing copy, built on first use (it probes the tokenizer's template)."""
-        return _WindowTokenizer(self.tokenizer)
+        return WindowTokenizer(self.tokenizer)
 
-    def _run(
-        self, windows: _Windows, tokenize: _WindowTokenizer, batch_size: int
-    ) -> Iterator[tuple[np.ndarray, Pooled]]:
+    def _run(self, windows: Windows, tokenize: WindowTokenizer, batch_size: int) -> Iterator[tuple[np.ndarray, Pooled]]:
         """Each length-sorted batch's pooled rows. The engine gets the next batch before the previous
         one's vectors are read, so on a GPU the copy back overlaps the next forward pass."""
         # Length-sorted batches waste no compute on padding.

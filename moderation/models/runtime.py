@@ -14,8 +14,11 @@ Modes (``Scorer.load(..., mode=...)``; docs/speed.md has the measured table):
   :data:`AUTO_MIN_COSINE` of fp32, else bf16 where the CPU has bf16 units, else fp32. On CUDA: bf16
   autocast where the GPU supports it (Ampere and later), else fp32.
 
-An engine maps padded ``int64`` inputs (``input_ids``, ``attention_mask`` and, where the tokenizer
-makes them, ``token_type_ids``) to the last hidden state as a float32 ``(batch, tokens, hidden)`` array.
+An engine maps padded ``int64`` inputs (``input_ids``, ``attention_mask``, where the tokenizer makes
+them ``token_type_ids``, and optionally ``target_side``) to the last hidden state as a float32
+``(batch, tokens, hidden)`` array. ``target_side`` marks a pair's target and the specials after it:
+those tokens attend to the whole pair, every other token only to the comment's side
+(:func:`pair_attention_bias`), so the comment's states never depend on the target.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
 
 MODES = ("auto", "fp32", "int8", "bf16")
 #: Bump when the export or quantization recipe changes: cached exports are keyed by it too.
-RECIPE = "onnx-opset17-eager-fused-int8-per-token-v3"
+RECIPE = "onnx-opset17-eager-fused-int8-per-token-pair-mask-v4"
 INT8_FILE = "encoder.int8.onnx"
 INSTALL_HINT = "pip install 'moderation-desk[fast]'  (or: pip install onnxruntime onnx)"
 #: ``auto`` keeps int8 only when the probe's mean cosine to fp32 reaches this (MiniLM measures ~0.99).
@@ -90,6 +93,28 @@ def pool_states(states: np.ndarray, sequence: np.ndarray) -> Pooled:
     counts = target.sum(axis=1)
     target_mean = np.einsum("rt,rth->rh", target, states) / np.maximum(counts, 1.0)[:, None]
     return Pooled(np.einsum("rt,rth->rh", comment, states), comment.sum(axis=1), target_mean, counts > 0)
+
+
+#: The input that marks a pair's target side (see the module docstring); absent or all zero: no pair.
+TARGET_SIDE = "target_side"
+
+
+def pair_attention_bias(attention_mask: Any, target_side: Any, dtype: Any) -> Any:
+    """The additive ``(batch, 1, tokens, tokens)`` attention mask of one-way pairs.
+
+    A query token sees a valid key token when the key is on the comment's side or the query is on the
+    target's side: the comment reads only itself, the target reads both. Padding queries see the
+    comment's side, so no row is all masked. Works on torch tensors when traced for ONNX too.
+    """
+    import torch
+
+    valid = attention_mask.bool()
+    side = target_side.bool()
+    allowed = valid[:, None, :] & (side[:, :, None] | ~side[:, None, :])
+    blocked = torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(
+        ~allowed, torch.finfo(dtype).min
+    )
+    return blocked[:, None]
 
 
 #: The environment variable that overrides ``auto`` wherever a model loads (CLI, service, notebooks).
@@ -186,7 +211,14 @@ class TorchEngine:
         """The last hidden state in float32 on the model's device (call under ``inference_mode``)."""
         import torch
 
-        tensors = {name: self._to_device(array) for name, array in inputs.items()}
+        tensors = {name: self._to_device(array) for name, array in inputs.items() if name != TARGET_SIDE}
+        side = inputs.get(TARGET_SIDE)
+        if side is not None:
+            # A 4-D mask goes to the attention layers as it is (the model's own 2-D path is skipped). Lone
+            # comments take it too, so a comment runs the same kernels with or without a target.
+            tensors["attention_mask"] = pair_attention_bias(
+                tensors["attention_mask"], self._to_device(side), torch.float32
+            )
         autocast = (
             torch.autocast(device_type=torch.device(self.device).type, dtype=torch.bfloat16)
             if self.mode == "bf16"
@@ -223,6 +255,8 @@ class OnnxEngine:
         self._pool: ThreadPoolExecutor | None = None
 
     def __call__(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        if TARGET_SIDE not in inputs:
+            inputs = {**inputs, TARGET_SIDE: np.zeros_like(inputs["attention_mask"])}
         lengths = inputs["attention_mask"].sum(axis=1)
         # Largest groups first, so the cores finish together.
         groups = sorted(
@@ -374,7 +408,8 @@ def export_int8(model: PreTrainedModel, tokenizer: Any, *, cache_dir: Path | Non
 
 
 def _last_hidden_state(model: PreTrainedModel, names: tuple[str, ...]) -> Any:
-    """``model`` taking its inputs positionally, in ``names`` order, and returning only ``last_hidden_state``."""
+    """``model`` taking its inputs positionally, in ``names`` order then ``target_side``, and returning
+    only ``last_hidden_state``, with the pair's one-way attention built in the graph."""
     import torch
 
     class LastHiddenState(torch.nn.Module):
@@ -383,7 +418,9 @@ def _last_hidden_state(model: PreTrainedModel, names: tuple[str, ...]) -> Any:
             self.model = model
 
         def forward(self, *arrays: torch.Tensor) -> torch.Tensor:
-            return self.model(**dict(zip(names, arrays, strict=True))).last_hidden_state
+            inputs = dict(zip(names, arrays[:-1], strict=True))
+            inputs["attention_mask"] = pair_attention_bias(inputs["attention_mask"], arrays[-1], torch.float32)
+            return self.model(**inputs).last_hidden_state
 
     return LastHiddenState().eval()
 
@@ -398,8 +435,11 @@ def _export(model: PreTrainedModel, names: tuple[str, ...], path: Path) -> None:
     ids = torch.randint(5, max(6, vocab), (2, 16), generator=torch.Generator().manual_seed(0))
     mask = torch.ones_like(ids)
     mask[1, 9:] = 0
-    example = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
-    axes = {name: {0: "batch", 1: "tokens"} for name in (*names, "last_hidden_state")}
+    side = torch.zeros_like(ids)
+    side[0, 12:] = 1
+    example = {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids), TARGET_SIDE: side}
+    inputs = (*names, TARGET_SIDE)
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*inputs, "last_hidden_state")}
     try:
         # Eager attention exports as the MatMul/Softmax pattern that ONNX Runtime fuses.
         if attention is not None:
@@ -407,9 +447,9 @@ def _export(model: PreTrainedModel, names: tuple[str, ...], path: Path) -> None:
         with _quiet(), torch.inference_mode(False), torch.no_grad():
             torch.onnx.export(
                 _last_hidden_state(model.eval(), names),
-                tuple(example[name] for name in names),
+                tuple(example[name] for name in inputs),
                 str(path),
-                input_names=list(names),
+                input_names=list(inputs),
                 output_names=["last_hidden_state"],
                 dynamic_axes=axes,
                 opset_version=17,

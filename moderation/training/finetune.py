@@ -18,25 +18,29 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import torch
 from torch import nn
 
-from moderation.models.attribute_data import WIKIPEDIA, AttributeSplit, load_attribute_data
-from moderation.models.attribute_training import fit_binary_temperature
-from moderation.models.data import STANCE_TARGETS, load_benchmark, load_task
-from moderation.models.encoder import BUNDLED_NAME, Encoder
-from moderation.models.evaluation import TaskResult
+from moderation.models.encoder import BUNDLED_NAME, Encoder, WindowTokenizer
 from moderation.models.heads import ENCODER_WEIGHTS, HeadSet, LinearHead
 from moderation.models.labels import ATTRIBUTES, TASK_LABELS
-from moderation.models.training import fit_temperature, seed_everything
+from moderation.models.runtime import TARGET_SIDE, has_native_bf16, pair_attention_bias
 from moderation.models.windows import clip_target
+from moderation.training.attribute_data import load_attribute_data
+from moderation.training.data import load_benchmark, load_task
+from moderation.training.evaluation import TaskResult
+from moderation.training.features import seed_everything
+from moderation.training.logistic import fit_binary_temperature, fit_temperature
+from moderation.training.mixture import draw_by_source
 
 Log = Callable[[str], object]
 #: Larger head weights multiply degenerate features; fine-tuning starts without them.
 MAX_HEAD_WEIGHT = 100.0
+#: Attributes besides TOXICITY whose validation macro-F1 counts in ``validate`` (and so in the soup).
+VALIDATED_ATTRIBUTES = ("THREAT", "IDENTITY_ATTACK")
 
 
 @dataclass(frozen=True)
@@ -51,13 +55,19 @@ class FinetuneConfig:
     head_lr: float = 1e-3
     weight_decay: float = 0.01
     label_smoothing: float = 0.1
-    random_target: float = 0.5  # share of target-less items paired with a random topic
+    attribute_items: int = 0  # attribute items per epoch, drawn across sources by their shares; 0: items_per_task
     seed: int = 0
     soup: int = 1  # runs with seeds seed, seed+1, ... whose weights are averaged into one model
 
     def run(self, k: int) -> FinetuneConfig:
         """The settings of the soup's ``k``-th run: its seed is ``seed + k``."""
         return replace(self, seed=self.seed + k)
+
+    def items(self, task: str) -> int:
+        """Items drawn for ``task`` each epoch."""
+        if task == "attributes" and self.attribute_items:
+            return self.attribute_items
+        return self.items_per_task
 
 
 @dataclass
@@ -73,6 +83,14 @@ class _TaskData:
     name: str  # "sentiment", "stance" or "attributes"
     items: list[_Cached]
     labels: np.ndarray  # (n,) class ids, or (n, len(ATTRIBUTES)) rater fractions with NaN
+    sources: list[str]  # per item, the data set it came from
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` items for one epoch: a plain random draw, or for the attributes each source's share of
+        ``n`` (``mixture.SOURCE_SHARES``), so no one data set's quirks dominate however large it is."""
+        if self.name != "attributes":
+            return rng.permutation(len(self.items))[:n]
+        return draw_by_source(self.sources, n, rng)
 
 
 class _Trunk(nn.Module):
@@ -83,11 +101,16 @@ class _Trunk(nn.Module):
         self.layers = layers
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor, sequence: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        additive = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        bias = pair_attention_bias(mask, _target_side(sequence), torch.float32)
         for layer in self.layers:
-            out = layer(states, attention_mask=additive)
+            out = layer(states, attention_mask=bias)
             states = out[0] if isinstance(out, tuple) else out
         return _pool(states, sequence == 0), _pool(states, sequence == 1)
+
+
+def _target_side(sequence: torch.Tensor) -> torch.Tensor:
+    """1 from a row's first target token on (the target and the specials after it), as inference marks it."""
+    return torch.cummax((sequence == 1).long(), dim=1).values
 
 
 def _encoder_layers(encoder: Encoder) -> nn.ModuleList:
@@ -151,55 +174,41 @@ def _attribute_head(attribute: str) -> str:
 
 
 class _Cacher:
-    """Tokenises items as (comment, target) pairs and runs them through the frozen layers once."""
+    """Cuts items as inference does (the comment alone, at most ``max_tokens``, then the target spliced
+    in) and runs them through the frozen layers once, with the pair's one-way attention."""
 
     def __init__(self, encoder: Encoder, config: FinetuneConfig) -> None:
         self.encoder = encoder
         self.config = config
         layers = _encoder_layers(encoder)
         self.frozen = layers[: len(layers) - config.tune_layers]
+        self.tokenize = WindowTokenizer(encoder.tokenizer, window=config.max_tokens, stride=config.max_tokens // 4)
 
     def __call__(self, texts: Sequence[str], targets: Sequence[str | None]) -> list[_Cached]:
-        tokenizer = self.encoder.tokenizer
-        rows: list[tuple[list[int], list[int], list[int | None]]] = []
-        for text, target in zip(texts, targets, strict=True):
-            pair = clip_target(tokenizer, target) if target else None
-            enc = tokenizer(
-                text if text.strip() else ".",
-                pair,
-                truncation="only_first" if pair else True,
-                max_length=self.config.max_tokens,
-            )
-            rows.append((enc["input_ids"], enc["token_type_ids"], enc.sequence_ids()))
-        order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
-        cached: list[_Cached | None] = [None] * len(rows)
+        clipped = {t: clip_target(self.encoder.tokenizer, t) for t in {t for t in targets if t}}
+        windows = self.tokenize(texts, [clipped[t] if t else None for t in targets])
+        # Training reads each item's first window only: the comment's first ``max_tokens`` tokens.
+        first = np.flatnonzero(np.r_[True, windows.owner[1:] != windows.owner[:-1]])
+        order = first[np.argsort(windows.lengths[first], kind="stable")]
+        cached: list[_Cached | None] = [None] * len(texts)
         model: Any = self.encoder.model
+        device = self.encoder.device
         for start in range(0, len(order), 64):
-            batch = order[start : start + 64]
-            length = max(len(rows[i][0]) for i in batch)
-            ids = torch.zeros((len(batch), length), dtype=torch.long)
-            types = torch.zeros_like(ids)
-            mask = torch.zeros_like(ids)
-            for r, i in enumerate(batch):
-                n = len(rows[i][0])
-                ids[r, :n], types[r, :n], mask[r, :n] = torch.tensor(rows[i][0]), torch.tensor(rows[i][1]), 1
-            device = self.encoder.device
-            ids, types, mask = ids.to(device), types.to(device), mask.to(device)
+            rows = order[start : start + 64]
+            arrays, sequence = self.tokenize.batch(windows, rows)
+            tensors = {name: torch.from_numpy(array).to(device) for name, array in arrays.items()}
             with torch.inference_mode():
-                states = model.embeddings(input_ids=ids, token_type_ids=types)
-                additive = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+                states = model.embeddings(input_ids=tensors["input_ids"], token_type_ids=tensors.get("token_type_ids"))
+                bias = pair_attention_bias(tensors["attention_mask"], tensors[TARGET_SIDE], torch.float32)
                 for layer in self.frozen:
-                    out = layer(states, attention_mask=additive)
+                    out = layer(states, attention_mask=bias)
                     states = out[0] if isinstance(out, tuple) else out
-            for r, i in enumerate(batch):
-                n = len(rows[i][0])
-                sequence = np.array([-1 if s is None else s for s in rows[i][2]], dtype=np.int8)
-                cached[i] = _Cached(states[r, :n].to(torch.float16).cpu().numpy(), sequence)
+            for r, row in enumerate(rows):
+                n = int(windows.lengths[row])
+                cached[int(windows.owner[row])] = _Cached(
+                    states[r, :n].to(torch.float16).cpu().numpy(), sequence[r, :n].astype(np.int8)
+                )
         return [c for c in cached if c is not None]
-
-
-def _random_targets(n: int, share: float, rng: np.random.Generator, pool: Sequence[str]) -> list[str | None]:
-    return [str(pool[int(rng.integers(len(pool)))]) if rng.random() < share else None for _ in range(n)]
 
 
 def _collate(items: list[_Cached], device: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -234,11 +243,18 @@ class Finetuner:
         self.trunk = _Trunk(copy.deepcopy(nn.ModuleList(layers[self.first_tuned :]))).to(self.device)
         self.heads = _Heads(heads.heads).to(self.device)
         self.manifest = dict(heads.manifest)
+        # Where this run starts: frozen-feature heads, or an earlier fine-tune it continues.
+        earlier = {k: v for k, v in heads.manifest.get("finetune", {}).items() if k != "history"}
+        self.start: dict[str, Any] = {"name": heads.manifest.get("name"), "heads": heads.digest}
+        if earlier:
+            self.start["finetune"] = earlier
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        """bf16 autocast on CUDA (tensor cores); plain fp32 on CPU, where bf16 is emulated on most chips."""
-        if torch.device(self.device).type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+        """bf16 autocast on CUDA (tensor cores) and on CPUs with bf16 matrix units (AMX, AVX512-BF16,
+        where a step takes about half the time); plain fp32 elsewhere, where bf16 is emulated."""
+        kind = torch.device(self.device).type
+        if kind == "cuda" or (kind == "cpu" and has_native_bf16()):
+            return torch.autocast(kind, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def fit(self, train: list[_TaskData], validation: list[_TaskData]) -> Finetuner:
@@ -252,7 +268,7 @@ class Finetuner:
             groups.append({"params": list(layer.parameters()), "lr": config.lr * config.layer_decay**depth})
         parameters = [p for group in groups for p in group["params"]]
         optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
-        steps_per_epoch = sum(math.ceil(min(len(t.items), config.items_per_task) / config.batch_size) for t in train)
+        steps_per_epoch = sum(math.ceil(min(len(t.items), config.items(t.name)) / config.batch_size) for t in train)
         total = steps_per_epoch * config.epochs
         warmup = max(1, total // 20)
         schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -286,7 +302,7 @@ class Finetuner:
         batches: list[tuple[str, list[_Cached], Any]] = []
         size = self.config.batch_size
         for task in train:
-            draw = rng.permutation(len(task.items))[: self.config.items_per_task]
+            draw = task.draw(min(len(task.items), self.config.items(task.name)), rng)
             draw = draw[np.argsort([len(task.items[i].sequence) for i in draw], kind="stable")]
             for start in range(0, len(draw), size):
                 chosen = draw[start : start + size]
@@ -331,7 +347,9 @@ class Finetuner:
         return {name: np.concatenate(chunks) for name, chunks in parts.items()}
 
     def validate(self, validation: list[_TaskData]) -> dict[str, float]:
-        from moderation.models.metrics import macro_f1, macro_recall
+        """The task metrics, and macro-F1 at 0.5 of the attributes the desk acts on most (over the items
+        whose sources say something about each), so a soup never trades threats away for tweets."""
+        from moderation.training.metrics import macro_f1, macro_recall
 
         figures: dict[str, float] = {}
         for data in validation:
@@ -340,9 +358,12 @@ class Finetuner:
                 figures["sentiment macro_recall"] = round(macro_recall(data.labels, logits["sentiment"].argmax(1)), 4)
             elif data.name == "stance":
                 figures["stance macro_f1"] = round(macro_f1(data.labels, logits["stance"].argmax(1)), 4)
-            else:
-                toxic = data.labels[:, 0]
-                figures["toxicity macro_f1"] = round(macro_f1(toxic >= 0.5, logits["toxicity"].argmax(1) == 1), 4)
+                continue
+            for attribute in ("TOXICITY", *VALIDATED_ATTRIBUTES) if data.name == "attributes" else ():
+                known = ~np.isnan(data.labels[:, ATTRIBUTES.index(attribute)])
+                gold = data.labels[known, ATTRIBUTES.index(attribute)] >= 0.5
+                guess = logits[_attribute_head(attribute)][known].argmax(1) == 1
+                figures[f"{_attribute_head(attribute).lower()} macro_f1"] = round(macro_f1(gold, guess), 4)
         return figures
 
     def _temperatures(self, validation: list[_TaskData]) -> dict[str, float]:
@@ -382,17 +403,20 @@ class Finetuner:
         from safetensors.torch import save_file
 
         folder.mkdir(parents=True, exist_ok=True)
-        state = {
-            f"encoder.layer.{self.first_tuned + i}.{key}": value.detach().to(torch.float16).cpu().contiguous()
+        tuned = {
+            f"encoder.layer.{self.first_tuned + i}.{key}": value
             for i, layer in enumerate(self.trunk.layers)
             for key, value in layer.state_dict().items()
         }
+        # Layers a start (``load_start``) tuned below the ones tuned here belong to the model too.
+        earlier = {k: v for k, v in self.encoder.model.state_dict().items() if k in self.encoder.loaded_keys}
+        state = {k: v.detach().to(torch.float16).cpu().contiguous() for k, v in {**earlier, **tuned}.items()}
         save_file(state, str(folder / ENCODER_WEIGHTS))
         manifest = {
             **self.manifest,
-            "name": f"{self.encoder.name} (top {self.config.tune_layers} layers fine-tuned) + heads",
+            "name": f"{self.encoder.name} (top {len({k.split('.')[2] for k in state})} layers fine-tuned) + heads",
             "encoder_weights": ENCODER_WEIGHTS,
-            "finetune": {**asdict(self.config), "history": self.history_},
+            "finetune": {**asdict(self.config), "start": self.start, "history": self.history_},
         }
         heads = HeadSet(self.heads.export(self.temperatures_), manifest)
         for name, value in self.temperatures_.items():
@@ -403,53 +427,60 @@ class Finetuner:
         return heads
 
 
-#: One task of one split before caching: its name, texts, targets and labels.
-TaskTexts = tuple[str, list[str], list[str | None], np.ndarray]
+class TaskTexts(NamedTuple):
+    """One task of one split before caching."""
+
+    name: str
+    texts: list[str]
+    targets: list[str | None]
+    labels: np.ndarray
+    sources: list[str]
 
 
 def task_texts(split: str, data_dir: Path, config: FinetuneConfig, rng: np.random.Generator) -> list[TaskTexts]:
-    """Sentiment, stance (VAST and TweetEval stance) and the attribute sets of one split, as text."""
-    topics = list(load_task("stance", "train", data_dir).targets) + list(STANCE_TARGETS.values())
-    pool = sorted({t for t in topics if t})
+    """Sentiment, stance (VAST and TweetEval stance) and the attribute sets of one split, as text.
+
+    The train split keeps what ``epochs`` epochs draw: sentiment's sample, and each attribute source's
+    share of every epoch's draw (``draw_by_source``), so what is staged or cached stays small."""
     sentiment = load_task("sentiment", split, data_dir)
     stance = [load_task("stance", split, data_dir), load_benchmark("tweeteval_stance", split, data_dir)]
     attributes = load_attribute_data(split, data_dir)
     if split == "train":
         sentiment = sentiment.sample(config.items_per_task * config.epochs, seed=config.seed)
-        attributes = _fewer_wikipedia(attributes, config.items_per_task // 3, rng)
-    share = config.random_target if split == "train" else 0.0
+        keep = np.zeros(len(attributes), dtype=bool)
+        keep[draw_by_source(attributes.sources, config.items("attributes") * config.epochs, rng, repeat=False)] = True
+        attributes = attributes.where(keep)
     return [
-        ("sentiment", sentiment.texts, _random_targets(len(sentiment), share, rng, pool), np.asarray(sentiment.labels)),
-        (
+        TaskTexts(
+            "sentiment",
+            sentiment.texts,
+            [None] * len(sentiment),
+            np.asarray(sentiment.labels),
+            [sentiment.source] * len(sentiment),
+        ),
+        TaskTexts(
             "stance",
             [t for s in stance for t in s.texts],
             [t for s in stance for t in s.targets],
             np.concatenate([s.labels for s in stance]),
+            [s.source for s in stance for _ in s.texts],
         ),
-        (
+        TaskTexts(
             "attributes",
             attributes.texts,
-            _random_targets(len(attributes), share, rng, pool),
+            [None] * len(attributes),
             np.asarray(attributes.fractions),
+            attributes.sources,
         ),
     ]
 
 
 def _cache(cacher: _Cacher, split: str, tasks: list[TaskTexts], log: Log) -> list[_TaskData]:
     out = []
-    for name, texts, targets, labels in tasks:
-        log(f"finetune: running {len(texts):,} {split} {name} items through the frozen layers")
-        out.append(_TaskData(name, cacher(texts, targets), labels))
+    for task in tasks:
+        log(f"finetune: running {len(task.texts):,} {split} {task.name} items through the frozen layers")
+        out.append(_TaskData(task.name, cacher(task.texts, task.targets), task.labels, task.sources))
     return out
-
-
-def _fewer_wikipedia(data: AttributeSplit, keep: int, rng: np.random.Generator) -> AttributeSplit:
-    """At most ``keep`` Wikipedia items: 99% of them are civil, and they would crowd the news comments out."""
-    wiki = np.flatnonzero([s == WIKIPEDIA for s in data.sources])
-    drop = rng.permutation(wiki)[keep:]
-    mask = np.ones(len(data), dtype=bool)
-    mask[drop] = False
-    return data.where(mask)
 
 
 def _mean_figure(figures: dict[str, Any]) -> float:
@@ -515,6 +546,13 @@ def greedy_soup(
     return soup
 
 
+def load_start(encoder: Encoder, folder: Path) -> HeadSet:
+    """An earlier model to fine-tune on from: its tuned layers loaded into ``encoder``, its heads returned."""
+    if (folder / ENCODER_WEIGHTS).exists():
+        encoder.load_weights(folder / ENCODER_WEIGHTS)
+    return HeadSet.load(folder)
+
+
 def finetune_texts(
     encoder: Encoder,
     heads: HeadSet,
@@ -566,10 +604,10 @@ def measure_saved(
 ) -> tuple[HeadSet, list[TaskResult]]:
     """Measure a saved fine-tuned model through the public ``Scorer``, as inference will run it, on
     the test splits, and write those figures into its manifest."""
-    from moderation.models.attribute_training import attribute_figures
-    from moderation.models.evaluation import majority_label, score_predictions
-    from moderation.models.metrics import expected_calibration_error
     from moderation.models.scorer import Scorer
+    from moderation.training.attribute_heads import attribute_figures
+    from moderation.training.evaluation import majority_label, score_predictions
+    from moderation.training.metrics import expected_calibration_error
 
     tuned = HeadSet.load(out_dir)
     # fp32: the reference numerics; each faster mode's distance from it is measured in benchmarks/throughput.py.

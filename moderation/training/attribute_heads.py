@@ -16,13 +16,15 @@ from typing import Any
 import numpy as np
 
 from moderation.errors import DataError
-from moderation.models.attribute_data import AttributeSplit, load_attribute_data
-from moderation.models.data import TaskSplit
 from moderation.models.encoder import PairFeatures
 from moderation.models.heads import LinearHead, feature_matrix
 from moderation.models.labels import ATTRIBUTES, TASK_LABELS
-from moderation.models.metrics import macro_f1
-from moderation.models.training import C_GRID, FeatureCache
+from moderation.training.attribute_data import AttributeSplit, load_attribute_data
+from moderation.training.data import TaskSplit
+from moderation.training.features import FeatureCache
+from moderation.training.logistic import C_GRID, fit_binary_temperature, folded_weights, soft_log_loss
+from moderation.training.metrics import macro_f1
+from moderation.training.mixture import source_weights
 
 #: No rater question measures it: trained on a proxy and marked experimental everywhere.
 EXPERIMENTAL = {
@@ -31,32 +33,18 @@ EXPERIMENTAL = {
 ATTRIBUTE_LABELS = ("absent", "present")
 
 
-def _soft_rows(x: np.ndarray, fractions: np.ndarray, balanced: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each item twice, as a positive weighted by its fraction and a negative weighted by the rest."""
+def _soft_rows(
+    x: np.ndarray, fractions: np.ndarray, weights: np.ndarray, balanced: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each item twice, as a positive weighted by its fraction and a negative weighted by the rest,
+    both times its source weight (``mixture.source_weights``)."""
     y = np.concatenate([np.ones(len(x), int), np.zeros(len(x), int)])
-    w = np.concatenate([fractions, 1.0 - fractions])
+    w = np.concatenate([fractions * weights, (1.0 - fractions) * weights])
     if balanced:
         positive = w[y == 1].sum()
         w = np.where(y == 1, w * (w[y == 0].sum() / max(positive, 1e-9)), w)
     keep = w > 0
     return np.vstack([x, x])[keep], y[keep], w[keep]
-
-
-def soft_log_loss(p: np.ndarray, fractions: np.ndarray) -> float:
-    p = np.clip(p, 1e-7, 1 - 1e-7)
-    return float(-(fractions * np.log(p) + (1 - fractions) * np.log(1 - p)).mean())
-
-
-def fit_binary_temperature(logits: np.ndarray, fractions: np.ndarray) -> float:
-    """The temperature minimising the validation log-loss against the rater fractions."""
-    from scipy.optimize import minimize_scalar
-
-    result = minimize_scalar(
-        lambda log_t: soft_log_loss(1 / (1 + np.exp(-logits / np.exp(log_t))), fractions),
-        bounds=(-3.0, 3.0),
-        method="bounded",
-    )
-    return float(np.exp(result.x))
 
 
 def mean_source_f1(p: np.ndarray, fractions: np.ndarray, sources: list[str]) -> float:
@@ -88,6 +76,7 @@ class AttributeTrainer:
         known = ~np.isnan(train_data.fractions[:, column])
         x_train = feature_matrix("comment", train)[known]
         f_train = train_data.fractions[known, column]
+        w_train = source_weights([s for s, k in zip(train_data.sources, known, strict=True) if k])
         if not (f_train > 0).any() or not (f_train < 1).any():
             raise DataError(f"{self.attribute}: the training items are all rated alike; nothing to learn")
         val_known = ~np.isnan(val_data.fractions[:, column])
@@ -99,7 +88,7 @@ class AttributeTrainer:
         by_f1 = self.attribute == "TOXICITY"
         best: tuple[float, Any, float, bool] | None = None
         for balanced in (False, True) if by_f1 else (False,):
-            x, y, w = _soft_rows(z_train, f_train, balanced)
+            x, y, w = _soft_rows(z_train, f_train, w_train, balanced)
             for c in self.c_grid:
                 model = LogisticRegression(C=c, max_iter=2000, random_state=self.seed).fit(x, y, sample_weight=w)
                 p = model.predict_proba(z_val)[:, 1]
@@ -120,12 +109,7 @@ class AttributeTrainer:
 
         ``task="toxicity"`` labels it as the toxicity task's head (not_toxic, toxic).
         """
-        coef, intercept = self.model_.coef_, self.model_.intercept_
-        coef = np.vstack([np.zeros_like(coef), coef])
-        intercept = np.concatenate([[0.0], intercept])
-        scale = self.scaler_.scale_
-        weight = coef / scale / self.temperature_
-        bias = (intercept - (coef * (self.scaler_.mean_ / scale)).sum(axis=1)) / self.temperature_
+        weight, bias = folded_weights(self.model_, self.scaler_, self.temperature_)
         labels = TASK_LABELS[task] if task else ATTRIBUTE_LABELS
         return LinearHead(task or self.attribute, labels, "comment", weight, bias)
 

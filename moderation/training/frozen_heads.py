@@ -7,9 +7,7 @@ the scaler is folded into the weights so inference needs numpy only.
 
 from __future__ import annotations
 
-import hashlib
 import platform
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,17 +17,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from moderation.models.data import TaskSplit, load_task
 from moderation.models.encoder import Encoder, PairFeatures
-from moderation.models.evaluation import METRICS, TaskResult, score_predictions
 from moderation.models.heads import HeadSet, LinearHead, feature_matrix, softmax
 from moderation.models.labels import TASK_LABELS
-from moderation.models.metrics import expected_calibration_error
+from moderation.training.attribute_heads import train_attribute_heads
+from moderation.training.data import load_task
+from moderation.training.evaluation import METRICS, TaskResult, score_predictions
+from moderation.training.features import FeatureCache, seed_everything
+from moderation.training.logistic import C_GRID, fit_temperature, folded_weights
+from moderation.training.metrics import expected_calibration_error
 
 #: What each class head reads: stance needs the target, sentiment only the comment. Toxicity and
-#: the other Perspective attributes are trained from rater fractions (``attribute_training``).
+#: the other Perspective attributes are trained from rater fractions (``attribute_heads``).
 HEAD_FEATURES = {"sentiment": "comment", "stance": "pair"}
-C_GRID = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 CLASS_WEIGHTS: tuple[str | None, ...] = (None, "balanced")
 
 Log = Callable[[str], object]
@@ -80,68 +80,9 @@ class HeadTrainer:
         return softmax(self._logits(self.scaler_.transform(feature_matrix(self.features, features))))
 
     def head(self) -> LinearHead:
-        """The fitted model with the scaler and the temperature folded in: ``((x - mu) / sigma @ W.T + b) / T``."""
-        coef, intercept = self.model_.coef_, self.model_.intercept_
-        if coef.shape[0] == 1:  # binary: softmax over (0, z) equals sigmoid(z)
-            coef = np.vstack([np.zeros_like(coef), coef])
-            intercept = np.concatenate([[0.0], intercept])
-        scale = self.scaler_.scale_
-        weight = coef / scale / self.temperature_
-        bias = (intercept - (coef * (self.scaler_.mean_ / scale)).sum(axis=1)) / self.temperature_
+        """The fitted model with the scaler and the temperature folded in."""
+        weight, bias = folded_weights(self.model_, self.scaler_, self.temperature_)
         return LinearHead(self.task, TASK_LABELS[self.task], self.features, weight, bias)
-
-
-def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
-    """The temperature T minimising the validation log-loss of ``softmax(logits / T)`` (Guo et al. 2017).
-
-    Dividing logits by one positive number never changes the predicted label, only how sure it is.
-    """
-    from scipy.optimize import minimize_scalar
-
-    def nll(log_t: float) -> float:
-        scaled = logits / np.exp(log_t)
-        scaled = scaled - scaled.max(axis=1, keepdims=True)
-        log_p = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
-        return float(-log_p[np.arange(len(gold)), gold].mean())
-
-    result = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
-    return float(np.exp(result.x))
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-class FeatureCache:
-    """Encoder features per (encoder, task, split, sample) on disk, so retraining heads is cheap."""
-
-    def __init__(self, encoder: Encoder, folder: Path | None) -> None:
-        self.encoder = encoder
-        self.folder = folder
-
-    def features(self, data: TaskSplit, *, batch_size: int = 64) -> PairFeatures:
-        path = None
-        if self.folder is not None:
-            digest = hashlib.sha256(
-                "\x1f".join([self.encoder.name, data.task, data.split, str(len(data)), *data.texts[:50]]).encode()
-            ).hexdigest()[:16]
-            path = self.folder / f"{data.task}-{data.split}-{digest}.npz"
-            if path.exists():
-                stored = np.load(path)
-                return PairFeatures(stored["comment"], stored["target"], stored["has_target"], stored["n_windows"])
-        features = self.encoder.encode(data.texts, data.targets, batch_size=batch_size)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(
-                path,
-                comment=features.comment,
-                target=features.target,
-                has_target=features.has_target,
-                n_windows=features.n_windows,
-            )
-        return features
 
 
 def train_heads(
@@ -209,8 +150,6 @@ def train_heads(
                 ),
             },
         }
-    from moderation.models.attribute_training import train_attribute_heads
-
     attribute_heads, attribute_manifest = train_attribute_heads(cache, data_dir, seed=seed, log=log)
     heads.update(attribute_heads)
     manifest["heads"].update(attribute_manifest)

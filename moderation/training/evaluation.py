@@ -4,7 +4,7 @@ Figures follow the benchmarks' own conventions: TweetEval sentiment is scored by
 recall, VAST stance by macro F1 over its three classes, TweetEval offensive by macro F1.
 ``evaluate_scorer`` gives the three training tasks (training and the quality floors use it).
 ``evaluate_quality`` runs every benchmark of the quality bar (TweetEval, VAST, SemEval-2016 task B,
-RumourEval 2017, toxic spans) for the model and each baseline in :mod:`moderation.models.baselines`,
+RumourEval 2017, toxic spans) for the model and each baseline in :mod:`moderation.training.baselines`,
 plus the foundation's frozen heads, and returns one table.
 """
 
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from moderation.models.backends import BUNDLED_HEADS
-from moderation.models.data import SpanSplit, TaskSplit, load_benchmark, load_task, load_toxic_spans
 from moderation.models.labels import TASK_LABELS
-from moderation.models.metrics import (
+from moderation.training.data import SpanSplit, TaskSplit, load_benchmark, load_task, load_toxic_spans
+from moderation.training.metrics import (
     against_favor_f1,
     macro_f1,
     macro_recall,
@@ -281,7 +281,7 @@ def evaluate_quality(
     log: Callable[[str], None] = lambda line: None,
 ) -> QualityReport:
     """Every benchmark's test figures for ``scorer`` and each baseline, sampled to ``limit`` items each."""
-    from moderation.models.baselines import MajorityBaseline, optional_baselines
+    from moderation.training.baselines import MajorityBaseline, optional_baselines
 
     start = time.perf_counter()
     scorers, aliases, notes = _scorer_systems(scorer, baseline_heads, threshold, batch_size)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from moderation.models.evaluation import TaskResult
 from moderation.models.heads import HeadSet
+from moderation.training.evaluation import TaskResult
 
 _WINDOWS = """\
 ## Long comments and sentences
