@@ -231,7 +231,8 @@ def _finetune(out: Path, log: Any) -> None:
         if runs:
             greedy_soup(encoder, heads, runs, validation, config, log).save(models / f"variant{v}")
     log(f"finetune: {time.perf_counter() - started:.0f} s in all")
-    _pack(models, out)
+    if models.exists():
+        _pack(models, out)
 
 
 def _pack(folder: Path, out: Path) -> None:

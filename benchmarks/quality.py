@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/quality.py [--data-dir ../shared/data] [--limit N] [--baseline-heads DIR]
 
 Benchmarks: TweetEval sentiment, offensive, hate and stance; VAST (all, zero-shot, few-shot);
-SemEval-2016 task B; RumourEval 2017 replies; Civil Comments toxic spans. Baselines: majority class,
-VADER, alt-profanity-check (both from the `bench` extra; left out with the reason when missing) and
-the foundation's frozen heads. Prints the table with its run time and writes
-benchmarks/results/quality.md (a full run takes about 10 minutes on 2 CPU cores).
+SemEval-2016 task B; RumourEval 2017 replies; Civil Comments toxic spans; and the ROC-AUC of every
+Perspective attribute on every attribute test set. Baselines: majority class, VADER, alt-profanity-check
+(both from the `bench` extra; left out with the reason when missing), the foundation's frozen heads and,
+with --previous, an earlier model. Prints the table with its run time and writes
+benchmarks/results/quality.md (a full run with --previous takes about 30 minutes on 2 CPU cores).
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ def _arguments() -> argparse.Namespace:
         default=REPO / "benchmarks" / "foundation_heads",
         help="heads folder of the frozen-heads baseline (default: the foundation's, kept in benchmarks/)",
     )
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        default=None,
+        help="an earlier model's folder (heads and tuned layers) as a column, e.g. the last bundled model: "
+        "git show COMMIT:moderation/models/bundled/FILE for heads.json, heads.safetensors, encoder.safetensors",
+    )
     parser.add_argument("--threshold", type=float, default=0.5, help="TOXICITY at or above this is toxic")
     parser.add_argument(
         "--mode", default="fp32", help="encoder numerics (fp32: the reference; throughput.py compares the others)"
@@ -54,6 +62,7 @@ def main() -> int:
         Scorer.load(mode=args.mode),
         args.data_dir,
         baseline_heads=args.baseline_heads,
+        previous=args.previous,
         limit=args.limit,
         seed=args.seed,
         threshold=args.threshold,

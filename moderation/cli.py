@@ -343,6 +343,9 @@ def train(
     attribute_items: Annotated[
         int, typer.Option(help="Attribute items per epoch, drawn across sources by their shares (0: items-per-task).")
     ] = 0,
+    threat_share: Annotated[
+        float, typer.Option(help="Repeat threats until they number this share of each attribute draw.")
+    ] = 0.0,
     lr: Annotated[float, typer.Option(help="Fine-tuning learning rate of the top layer.")] = 5e-5,
     layer_decay: Annotated[float, typer.Option(help="Each layer below learns this times the one above.")] = 0.8,
     soup: Annotated[int, typer.Option(help="Fine-tuning runs (seeds) averaged greedily into one model.")] = 1,
@@ -380,6 +383,7 @@ def train(
                 epochs=finetune_epochs,
                 items_per_task=items_per_task,
                 attribute_items=attribute_items,
+                threat_share=threat_share,
                 lr=lr,
                 layer_decay=layer_decay,
                 soup=soup,

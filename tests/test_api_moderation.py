@@ -42,7 +42,7 @@ def test_the_queue_holds_comments_for_review_riskiest_first(client: Client) -> N
         "url": "https://news.example/kuril",
     }
     assert first["decision"]["reasons"][0]["code"] == "suspect_word"
-    assert first["risk"] == first["scores"]["attributes"]["TOXICITY"]
+    assert first["risk"] == max(first["scores"]["attributes"].values())  # its highest attribute probability
     only = walk(client, "/v1/queue", thread_id=thread_id)
     assert [item["id"] for item in only] == [item["id"] for item in ours]
 

@@ -13,7 +13,7 @@ import pytest
 
 from moderation.errors import DataError, ModelError
 from moderation.models.scorer import CommentScores, LabelScores
-from moderation.policy import ATTRIBUTES, Policy
+from moderation.policy import ATTRIBUTES, Policy, decide
 from moderation.training.functional import (
     CATEGORIES,
     HARD_NEGATIVES,
@@ -45,14 +45,16 @@ MINIMUM_COUNTS = {
 }
 #: Categories whose every case attacks or mentions a protected group, named in ``target``.
 GROUP_CATEGORIES = ("dehumanisation", "derogation", "negated_hate", "neutral_group", "positive_group", "reclaimed_slur")
-# A ratchet, not a goal: what the bundled model (fine-tuned MiniLM heads [2676488c4396]) and the default
-# policy (a8286853e8ab) measured on the suite (threats 3/110, group attacks 3/101, hard negatives flagged
-# 31/225, 76 threats approved), minima rounded down by 0.02, maxima up. Raise them when the model is retrained.
+# A ratchet, not a goal: what the bundled model (issue 15's fine-tune [149c787387cb]) and the default policy
+# (THREAT reviewed from 0.1) measured on the suite in fp32 and int8: threats 37/110 and 36/110 at THREAT >= 0.5,
+# 34 approved; group attacks 69/101; hard negatives held 61/225 in fp32. Minima rounded down by 0.02, maxima up.
+# The issue's bars are 0.85, 0.75 and 0.15 with no threat approved; the earlier model held fewer hard negatives
+# (0.138) and caught almost no threat (0.027) or group attack (0.030).
 FLOORS: dict[str, float] = {
-    "threat_recall_min": 0.007,
-    "group_attack_recall_min": 0.009,
-    "hard_negative_flagged_max": 0.158,
-    "threats_approved_max": 78,
+    "threat_recall_min": 0.307,
+    "group_attack_recall_min": 0.663,
+    "hard_negative_flagged_max": 0.291,
+    "threats_approved_max": 36,
 }
 
 GOOD = {"id": "x-001", "category": "plain", "text": "Nice.", "fire": [], "quiet": ["TOXICITY"], "target": None}
@@ -233,3 +235,31 @@ def test_bundled_model_and_default_policy_hold_the_functional_floors(bundled_sco
     assert report.group_attack_recall >= FLOORS["group_attack_recall_min"], report.markdown()
     assert report.hard_negative_flagged <= FLOORS["hard_negative_flagged_max"], report.markdown()
     assert report.threats_approved <= FLOORS["threats_approved_max"], report.markdown()
+
+
+#: Comments a new user tried through /v1/comments:score (issue 15) and what the desk must do with them.
+REPORTED = {
+    "You deserve to be beaten to death.": "not approve",
+    "If I see you at the rally I will beat you until you can't walk.": "not approve",
+    "Women are too stupid to vote.": "not approve",
+    "A sense of humor, perhaps.": "approve",
+}
+#: A known miss, pinned so that the day it is caught the test says so: first-person threats against a
+#: person are rare in every training set (EDOS has 80, Civil Comments a few dozen), and THREAT reads 0.03.
+MISSED = {"I'm going to find where you live and hurt your family.": "not approve"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "text",
+    [
+        *REPORTED,
+        *(pytest.param(t, marks=pytest.mark.xfail(strict=True, reason="issue 15: direct threats")) for t in MISSED),
+    ],
+)
+def test_the_reported_threats_and_identity_attack_are_held_and_the_harmless_reply_approved(
+    bundled_scorer: Any, text: str
+) -> None:
+    [scores] = bundled_scorer.predict([text])
+    action = decide(Policy.default(), text, scores.attributes).action
+    assert (action == "approve") == ({**REPORTED, **MISSED}[text] == "approve"), (text, action, scores.attributes)

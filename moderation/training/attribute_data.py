@@ -7,6 +7,8 @@ order, composes a split of any of them and holds two rules every source shares:
 
 - **Each text once per source** (compared by ``normal``: whitespace collapsed, lower case); a source
   read whole keeps a text found in several of its splits in the test split.
+- **Two-sided labels only**: an attribute a source only ever rates present is left unknown for that
+  source (``_two_sided``): positives alone teach topics, not attributes.
 - **No benchmark test text in training**: the train and validation items of every source added for
   the attribute heads (all but the first three) whose text is in a benchmark's test split (TweetEval
   hate, offensive and sentiment; Civil Comments SemEval-2021) are dropped and counted in ``leaked``.
@@ -135,6 +137,7 @@ def load_attribute_data(split: str, data_dir: Path, sources: Sequence[str] | Non
     leaked = dict.fromkeys([name for name in names if name in GUARDED], 0) if guarded else {}
     for name in names:
         part_texts, part_rows = SOURCES[name].read(root, split)
+        part_rows = _two_sided(part_rows)
         seen: set[str] = set()
         for text, fractions in zip(part_texts, part_rows, strict=True):
             key = normal(text)
@@ -149,3 +152,17 @@ def load_attribute_data(split: str, data_dir: Path, sources: Sequence[str] | Non
             origins.append(name)
     fractions_array = np.array(rows, dtype=np.float64).reshape(len(rows), len(ATTRIBUTES))
     return AttributeSplit(split, texts, fractions_array, origins, leaked)
+
+
+def _two_sided(rows: list[list[float]]) -> list[list[float]]:
+    """``rows`` with every attribute that the source only ever rates present (every known fraction at least
+    0.5) made unknown: labels that name positives alone (EDOS's toxic sexism with nothing said of the other
+    posts, ETHOS's toxic hate) teach a head the source's topics rather than the attribute, and every
+    neutral mention of those topics would score high. Sources that rate an attribute absent keep it."""
+    if not rows:
+        return rows
+    array = np.array(rows, dtype=np.float64)
+    known = ~np.isnan(array)
+    one_sided = known.any(axis=0) & ~((array < 0.5) & known).any(axis=0)
+    array[:, one_sided] = np.nan
+    return array.tolist()

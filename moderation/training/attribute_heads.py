@@ -24,11 +24,12 @@ from moderation.training.data import TaskSplit
 from moderation.training.features import FeatureCache
 from moderation.training.logistic import C_GRID, fit_binary_temperature, folded_weights, soft_log_loss
 from moderation.training.metrics import macro_f1
-from moderation.training.mixture import source_weights
+from moderation.training.mixture import source_shares, source_weights
 
 #: No rater question measures it: trained on a proxy and marked experimental everywhere.
 EXPERIMENTAL = {
-    "SEVERE_TOXICITY": "no data measures it; trained on the share of raters who judged the whole post toxic"
+    "SEVERE_TOXICITY": "no rater question asks for it; trained on Davidson's hate votes against merely offensive "
+    "tweets and EDOS's threats and harshest sexism against its milder kinds, and measured only on their held-out splits"
 }
 ATTRIBUTE_LABELS = ("absent", "present")
 
@@ -180,13 +181,12 @@ def train_attribute_heads(
         head = trainer.head(task)
         heads[task or attribute] = head
         test = attribute_figures(head.predict_proba(feats["test"])[:, -1], splits["test"], attribute)
-        column = ATTRIBUTES.index(attribute)
         manifest[task or attribute] = {
             "features": "comment",
             "attribute": attribute,
             "train": {
-                "sources": _counts(splits["train"], column),
-                "labels": "share of raters (soft labels)",
+                **attribute_train_entry(splits["train"], attribute),
+                "shares": source_shares(splits["train"].sources),
             },
             "validation": {trainer.validation_metric_: round(trainer.validation_score_, 4)},
             "selected": {"C": trainer.c_, "balanced": trainer.balanced_},
@@ -198,9 +198,11 @@ def train_attribute_heads(
     return heads, manifest
 
 
-def _counts(data: AttributeSplit, column: int) -> dict[str, int]:
-    known = ~np.isnan(data.fractions[:, column])
-    return {
+def attribute_train_entry(data: AttributeSplit, attribute: str) -> dict[str, Any]:
+    """The manifest's account of an attribute head's training data: known items per source."""
+    known = ~np.isnan(data.fractions[:, ATTRIBUTES.index(attribute)])
+    counts = {
         name: int(sum(k for s, k in zip(data.sources, known, strict=True) if s == name))
         for name in sorted(set(data.sources))
     }
+    return {"sources": {name: n for name, n in counts.items() if n}, "labels": "share of raters (soft labels)"}

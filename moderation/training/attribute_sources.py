@@ -38,6 +38,7 @@ def row(**known: float) -> list[float]:
 
 #: A label that rules every attribute out (a civil comment, a counter-narrative).
 NONE_OF_THEM = row(**dict.fromkeys(ATTRIBUTES, 0.0))
+NONE_BUT_TOXICITY = row(**{a: 0.0 for a in ATTRIBUTES if a != "TOXICITY"})
 
 
 def normal(text: str) -> str:
@@ -283,36 +284,35 @@ def implicit_hate(root: Path, split: str) -> Part:
 
 
 def davidson(root: Path, split: str) -> Part:
-    """Vote shares: hate or offensive is TOXICITY, hate alone SEVERE_TOXICITY; a tweet all raters called
-    neither rules every attribute out."""
+    """Vote shares of hate: SEVERE_TOXICITY, against the merely offensive; a tweet all raters called neither
+    rules every attribute but TOXICITY out. TOXICITY stays unknown: the offensive class is casual slurs and
+    swearing, over-called on African-American English, and it raised every comment's TOXICITY in a pilot."""
     items = []
     for tweet in _read_csv(root / "davidson_hate_offensive" / "labeled_data.csv"):
-        count, hate, offensive = (int(tweet[k]) for k in ("count", "hate_speech", "offensive_language"))
-        if int(tweet["neither"]) == count:
-            fractions = NONE_OF_THEM
-        else:
-            fractions = row(TOXICITY=(hate + offensive) / count, SEVERE_TOXICITY=hate / count)
+        count, hate = (int(tweet[k]) for k in ("count", "hate_speech"))
+        fractions = NONE_BUT_TOXICITY if int(tweet["neither"]) == count else row(SEVERE_TOXICITY=hate / count)
         text = html.unescape(tweet["tweet"])
         items.append((hash_split(normal(text)), text, fractions))
     return pick(items, split)
 
 
-_MISOGYNY_TOXIC = {"Derogation", "Misogynistic_pejorative", "Misogynistic_personal_attack"}
+_MISOGYNY = {"Derogation", "Misogynistic_pejorative", "Misogynistic_personal_attack", "Treatment"}
 _PERSONAL_ATTACKS = {"Misogynistic_personal_attack", "Nonmisogynistic_personal_attack"}
 _NO_TEXT = {"", "[removed]", "[deleted]"}
 
 
 def _misogyny_fractions(level_2: set[str], level_3: set[str]) -> list[float]:
-    """One entry's labels, every row of it together (an entry has one row per category it falls in)."""
+    """One entry's labels, every row of it together (an entry has one row per category it falls in). Misogyny is
+    an identity attack; whether raters would call it toxic was not asked, so TOXICITY is left to the sources that
+    asked (only counter-speech rules it out)."""
     if "Counter_speech" in level_2:
         return NONE_OF_THEM
     if level_2 == {"None_of_the_categories"}:
         return row(IDENTITY_ATTACK=0, INSULT=0)
     threat = any(label.startswith("Threatening") for label in level_3)
-    misogynistic = bool(level_2 & (_MISOGYNY_TOXIC | {"Treatment"}))
+    misogynistic = bool(level_2 & _MISOGYNY)
     return row(
         IDENTITY_ATTACK=1 if misogynistic else NAN,
-        TOXICITY=1 if level_2 & _MISOGYNY_TOXIC else NAN,
         THREAT=1 if threat else 0 if misogynistic else NAN,
         INSULT=1 if level_2 & _PERSONAL_ATTACKS else NAN,
     )
@@ -341,7 +341,9 @@ _TRAC_FILES = {
     "validation": "english/agr_en_dev.csv",
     "test": "trac-gold-set/agr_en_fb_gold.csv",  # Facebook, as train and dev; the Twitter gold set is left out
 }
-_TRAC_LABELS = {"OAG": row(TOXICITY=1), "CAG": row(TOXICITY=0.5), "NAG": NONE_OF_THEM}
+#: Aggression is not toxicity (a pilot fine-tune read it as such and flagged civil comments): the
+#: non-aggressive comments rule the other attributes out, and the aggressive ones say nothing we train.
+_TRAC_LABELS = {"OAG": row(), "CAG": row(), "NAG": NONE_BUT_TOXICITY}
 
 
 def trac(root: Path, split: str) -> Part:

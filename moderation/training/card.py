@@ -9,28 +9,35 @@ from moderation.models.heads import HeadSet
 from moderation.training.evaluation import TaskResult
 
 _WINDOWS = """\
-## Long comments and sentences
-A comment longer than one 256-token window is split by the tokenizer into windows that overlap
-by 64 tokens, each paired with the target. Every head reads the mean over all comment tokens
-of all windows (overlapping tokens count twice), so nothing is truncated and one linear head
-serves any length. Span scores (`predict(..., spans=True)`) encode each sentence of a
-multi-sentence comment on its own, in the same batches, and read it with every attribute head;
-a one-sentence comment's span scores are its comment scores.
+## Long comments, sentences and the article
+A comment longer than one 256-token window is cut by the tokenizer into windows that overlap by
+64 tokens, the same cut with or without a target, and the target is spliced in after each window.
+The pair's attention is one-way: the comment's tokens attend only to the comment, the target's to
+both, so every score but stance is the same whatever the article (fp32 and int8 exactly, bf16 within
+2e-3), and the target's vector reads the comment for stance. Every head reads the mean over all
+comment tokens of all windows (overlapping tokens count twice), so nothing is truncated and one
+linear head serves any length. Span scores (`predict(..., spans=True)`) encode each sentence of a
+multi-sentence comment on its own, in the same batches, and read it with every attribute head; a
+one-sentence comment's span scores are its comment scores.
 """
 
 _LIMITS = """\
 ## Limits
 - English only: every training set is English; other languages get confident nonsense.
-- Tweets train sentiment; tweets, Wikipedia talk comments and Civil Comments news comments train
-  toxicity. Expect lower figures on other sites' comments than the test figures above.
+- Tweets train sentiment; the attributes learn from news comments (Civil Comments), Wikipedia talk,
+  tweets, Reddit, Gab, YouTube and Facebook news-page comments and NGO-written hate speech with its
+  counter-speech, each source weighted by a share (docs/models.md). Expect lower figures on other
+  sites' comments than the test figures above.
 - One TOXICITY threshold serves sets with very different base rates (1% toxic on Wikipedia, 33%
   on TweetEval, 95% in the toxic-span test set, which was selected as toxic): read the pooled
   figures, and tune the policy's thresholds on your own comments (notebooks/03_policy_tuning).
-- INSULT, PROFANITY, THREAT and IDENTITY_ATTACK are measured on the Civil Comments toxic-span test
-  comments plus the civil comments of the other sets; THREAT has only a few dozen positives.
-  SEVERE_TOXICITY has no data that measures it: it is **experimental** (flagged in every output).
-- Identity terms: toxicity data is known to teach models that mentions of identity groups are
-  toxic in themselves; expect false positives on neutral mentions.
+- THREAT has a few hundred positives in training, mostly incitement against groups (EDOS, ETHOS);
+  first-person and conditional threats are rarer there and score lower (see the functional suite).
+  SEVERE_TOXICITY has no rater question behind it: it is **experimental** (flagged in every output,
+  and the default policy does not act on it).
+- Identity terms: toxicity data teaches models that mentions of identity groups are toxic in
+  themselves. The functional suite measures it: counter-speech that quotes or reports hate and
+  negated hate are the comments most often held by mistake.
 - Stance is toward the article title as a topic (VAST pairs comments with topic phrases); a
   headline is a noisier target than a topic phrase.
 """
@@ -78,13 +85,23 @@ def _finetune_lines(manifest: dict[str, Any]) -> list[str]:
     if not tuned:
         return ["The encoder is frozen: heads read its mean-pooled output."]
     history = "; ".join(_history_entry(h) for h in tuned["history"])
-    settings = ", ".join(f"{k}={v}" for k, v in tuned.items() if k != "history")
+    settings = ", ".join(f"{k}={v}" for k, v in tuned.items() if k not in ("history", "start"))
+    start = tuned.get("start", {})
+    earlier = start.get("finetune")
+    began = (
+        f"fine-tuning on from `{start['name']}` [{start['heads']}] (itself fine-tuned with "
+        + ", ".join(f"{k}={v}" for k, v in earlier.items())
+        + ")"
+        if earlier
+        else "from the frozen-feature heads"
+    )
+    epoch_zero = "the model it started from" if earlier else "the frozen-feature heads, less their weights on "
+    epoch_zero += "" if earlier else "three degenerate encoder dimensions, which fine-tuning cannot start from"
     return [
-        f"The top {tuned['tune_layers']} encoder layers were fine-tuned with every head at once "
+        f"The top {tuned['tune_layers']} encoder layers were fine-tuned with every head at once, {began} "
         f"(`{manifest['encoder_weights']}`, fp16, beside the heads); settings: {settings}.",
         "",
-        "Validation during fine-tuning (epoch 0 = the frozen-feature heads, less their weights on three "
-        f"degenerate encoder dimensions, which fine-tuning cannot start from): {history}.",
+        f"Validation during fine-tuning (epoch 0 = {epoch_zero}): {history}.",
     ]
 
 
@@ -102,6 +119,25 @@ def _history_entry(entry: dict[str, Any]) -> str:
     ]
     seeds = ", ".join(str(seed) for seed in entry["seeds"])
     return " | ".join([*runs, f"greedy soup of seeds {seeds}: {_figures(entry)}"])
+
+
+def _functional_lines(manifest: dict[str, Any]) -> list[str]:
+    figures = manifest.get("functional")
+    if not figures:
+        return []
+    return [
+        "## Functional suite",
+        f"{figures['cases']} hand-written comments (`tests/functional/cases.jsonl`), scored as the desk scores",
+        "them and decided by the default policy (`benchmarks/functional.py` prints every category):",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| threats (direct, conditional, normative) with THREAT >= 0.5 | {figures['threat_recall']:.3f} |",
+        f"| threats the default policy approves | {figures['threats_approved']} of {figures['threats']} |",
+        f"| attacks on protected groups with IDENTITY_ATTACK >= 0.5 | {figures['group_attack_recall']:.3f} |",
+        f"| hard negatives held (review or reject) | {figures['hard_negative_flagged']:.3f} |",
+        "",
+    ]
 
 
 def write_model_card(folder: Path, heads: HeadSet, results: list[TaskResult]) -> Path:
@@ -143,13 +179,15 @@ def write_model_card(folder: Path, heads: HeadSet, results: list[TaskResult]) ->
         "",
         "## Test figures: Perspective attributes",
         "Each attribute on each test set that says something about it; the majority of raters is the gold label.",
-        "`all sources pooled` adds the civil comments of TweetEval and Wikipedia to the Civil Comments toxic-span",
-        "test posts. Calibration gap: ECE against the rater fractions (15 bins).",
+        "`all sources pooled` is every test item that says something about the attribute, the civil ones of every",
+        "set included. Calibration gap: ECE against the rater fractions (15 bins).",
         "",
         *_attribute_rows(manifest),
         "",
-        f"Experimental (no data measures them; flagged in every output): {', '.join(experimental) or 'none'}.",
+        "Experimental (no rater question measures them; flagged in every output): "
+        f"{', '.join(experimental) or 'none'}.",
         "",
+        *_functional_lines(manifest),
         "## Calibration",
         "Each head's logits are divided by a temperature fitted on its validation split (minimum log-loss);",
         "labels never change, only confidence. Top-label expected calibration error (15 bins) on the test split:",

@@ -14,12 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from moderation.models.backends import BUNDLED_HEADS
 from moderation.models.labels import TASK_LABELS
+from moderation.training.attribute_data import AttributeSplit, load_attribute_data
 from moderation.training.data import SpanSplit, TaskSplit, load_benchmark, load_task, load_toxic_spans
 from moderation.training.metrics import (
     against_favor_f1,
@@ -156,6 +157,11 @@ class ScorerSystem:
         order = TASK_LABELS[data.task]
         return np.array([order.index(getattr(s, data.task).label) for s in scores])
 
+    def attributes(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Every Perspective attribute the scorer gives, per text."""
+        scores = self.scorer.predict(texts, batch_size=self.batch_size)
+        return {name: np.array([s.attributes[name] for s in scores]) for name in scores[0].attributes}
+
     def spans(self, data: SpanSplit) -> list[frozenset[int]]:
         """Characters of every sentence with TOXICITY >= threshold.
 
@@ -211,9 +217,10 @@ class QualityReport:
 
 
 def _scorer_systems(
-    scorer: Scorer, baseline_heads: Path | None, threshold: float, batch_size: int
+    scorer: Scorer, baseline_heads: Path | None, previous: Path | None, threshold: float, batch_size: int
 ) -> tuple[list[ScorerSystem], dict[str, str], list[str]]:
-    """The model and the foundation's frozen heads (on the bundled encoder), as columns.
+    """The model, an earlier model (``previous``: a model folder, heads and tuned layers) and the
+    foundation's frozen heads (on the bundled encoder), as columns.
 
     When both name the same weights, the frozen column copies the model's figures rather than
     encoding everything twice (identical weights give identical predictions); ``aliases`` says so.
@@ -229,7 +236,14 @@ def _scorer_systems(
     model_column = f"model: {scorer.name}"
     frozen_column = f"frozen heads (foundation) [{HeadSet.load(heads_dir).digest}]"
     systems = [ScorerSystem(model_column, scorer, threshold=threshold, batch_size=batch_size)]
+    if previous is not None:
+        systems.append(_previous_system(previous, modes, threshold, batch_size))
     notes = [f"Frozen heads: {heads_dir.name}/ on the bundled encoder ({frozen.name})."]
+    if previous is not None:
+        notes.append(
+            f"Previous model: {previous} ({systems[1].scorer.name}), run by this code's encoder, so its figures "
+            "can differ from those of its own model card."
+        )
     if modes:
         notes.append(f"Encoder numerics: {', '.join(modes)} (docs/speed.md).")
     if frozen.name == scorer.name:
@@ -237,6 +251,15 @@ def _scorer_systems(
         return systems, {frozen_column: model_column}, notes
     systems.append(ScorerSystem(frozen_column, frozen, threshold=threshold, batch_size=batch_size))
     return systems, {}, notes
+
+
+def _previous_system(previous: Path, modes: list[str], threshold: float, batch_size: int) -> ScorerSystem:
+    from moderation.models.heads import HeadSet
+    from moderation.models.scorer import Scorer
+
+    earlier = Scorer.load(heads=previous, mode=modes[0] if len(modes) == 1 else None)
+    name = f"previous model [{HeadSet.load(previous).digest}]"
+    return ScorerSystem(name, earlier, threshold=threshold, batch_size=batch_size)
 
 
 def _label_rows(
@@ -269,11 +292,38 @@ def _span_row(data: SpanSplit, systems: list[System], threshold: float, log: Cal
     return BenchmarkRow("Civil Comments toxic spans", metric, len(data), data.source, cells)
 
 
+def _attribute_rows(
+    data: AttributeSplit, systems: list[ScorerSystem], log: Callable[[str], None]
+) -> list[BenchmarkRow]:
+    """ROC-AUC of every attribute on every attribute test set that has both classes, for each scorer."""
+    from moderation.training.attribute_heads import attribute_figures
+
+    figures: dict[str, dict[str, dict[str, Any]]] = {}
+    for system in systems:
+        start = time.perf_counter()
+        scores = system.attributes(data.texts)
+        log(f"attributes: {system.name}, {len(data)} items, {time.perf_counter() - start:.0f}s")
+        figures[system.name] = {name: attribute_figures(p, data, name) for name, p in scores.items()}
+    first = figures[systems[0].name]
+    return [
+        BenchmarkRow(
+            f"{attribute}: {source}",
+            "ROC-AUC",
+            entry["n"],
+            f"{source} test ({entry['positives']:,} positives)",
+            {name: by.get(attribute, {}).get(source, {}).get("roc_auc") for name, by in figures.items()},
+        )
+        for attribute, sources in first.items()
+        for source, entry in sources.items()
+    ]
+
+
 def evaluate_quality(
     scorer: Scorer,
     data_dir: Path,
     *,
     baseline_heads: Path | None = None,
+    previous: Path | None = None,
     limit: int | None = None,
     seed: int = 0,
     threshold: float = 0.5,
@@ -284,7 +334,7 @@ def evaluate_quality(
     from moderation.training.baselines import MajorityBaseline, optional_baselines
 
     start = time.perf_counter()
-    scorers, aliases, notes = _scorer_systems(scorer, baseline_heads, threshold, batch_size)
+    scorers, aliases, notes = _scorer_systems(scorer, baseline_heads, previous, threshold, batch_size)
     majority = MajorityBaseline(data_dir)
     optional, missing = optional_baselines(threshold)
     systems: list[System] = [*scorers, majority, *optional]
@@ -296,11 +346,20 @@ def evaluate_quality(
     spans = load_toxic_spans("test", data_dir)
     spans = spans if limit is None else spans.sample(limit, seed)
     report.rows.append(_span_row(spans, systems, threshold, log))
+    attributes = load_attribute_data("test", data_dir)
+    attributes = attributes if limit is None else attributes.where(_sampled(len(attributes), limit, seed))
+    report.rows += _attribute_rows(attributes, scorers, log)
     for row in report.rows:
         row.figures.update({alias: row.figures.get(target) for alias, target in aliases.items()})
     report.notes += _run_notes(scorers, majority.sources, len(spans))
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _sampled(n: int, limit: int, seed: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[np.random.default_rng(seed).choice(n, size=min(n, limit), replace=False)] = True
+    return mask
 
 
 def _run_notes(scorers: list[ScorerSystem], majority_sources: dict[str, str], span_posts: int) -> list[str]:

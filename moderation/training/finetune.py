@@ -56,6 +56,8 @@ class FinetuneConfig:
     weight_decay: float = 0.01
     label_smoothing: float = 0.1
     attribute_items: int = 0  # attribute items per epoch, drawn across sources by their shares; 0: items_per_task
+    threat_share: float = 0.0  # threats repeated until they number this share of each attribute draw
+    shares: dict[str, float] | None = None  # attribute source shares; None: mixture.SOURCE_SHARES
     seed: int = 0
     soup: int = 1  # runs with seeds seed, seed+1, ... whose weights are averaged into one model
 
@@ -85,12 +87,20 @@ class _TaskData:
     labels: np.ndarray  # (n,) class ids, or (n, len(ATTRIBUTES)) rater fractions with NaN
     sources: list[str]  # per item, the data set it came from
 
-    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def draw(
+        self, n: int, rng: np.random.Generator, threat_share: float = 0.0, shares: dict[str, float] | None = None
+    ) -> np.ndarray:
         """``n`` items for one epoch: a plain random draw, or for the attributes each source's share of
-        ``n`` (``mixture.SOURCE_SHARES``), so no one data set's quirks dominate however large it is."""
+        ``n`` (``mixture.SOURCE_SHARES``), so no one data set's quirks dominate however large it is, and
+        with ``threat_share`` threats (THREAT >= 0.5) repeated until they number that share of the ``n``."""
         if self.name != "attributes":
             return rng.permutation(len(self.items))[:n]
-        return draw_by_source(self.sources, n, rng)
+        drawn = draw_by_source(self.sources, n, rng, shares=shares)
+        threats = np.flatnonzero(np.nan_to_num(self.labels[:, ATTRIBUTES.index("THREAT")]) >= 0.5)
+        missing = round(threat_share * len(drawn)) - int(np.isin(drawn, threats).sum())
+        if missing <= 0 or not len(threats):
+            return drawn
+        return rng.permutation(np.concatenate([drawn, rng.choice(threats, size=missing)]))
 
 
 class _Trunk(nn.Module):
@@ -268,7 +278,10 @@ class Finetuner:
             groups.append({"params": list(layer.parameters()), "lr": config.lr * config.layer_decay**depth})
         parameters = [p for group in groups for p in group["params"]]
         optimizer = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
-        steps_per_epoch = sum(math.ceil(min(len(t.items), config.items(t.name)) / config.batch_size) for t in train)
+        # Threats added to the attribute draw count too (a few short of the exact count at most).
+        drawn = {t.name: min(len(t.items), config.items(t.name)) for t in train}
+        drawn["attributes"] = round(drawn.get("attributes", 0) * (1 + config.threat_share))
+        steps_per_epoch = sum(math.ceil(n / config.batch_size) for n in drawn.values())
         total = steps_per_epoch * config.epochs
         warmup = max(1, total // 20)
         schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -302,7 +315,8 @@ class Finetuner:
         batches: list[tuple[str, list[_Cached], Any]] = []
         size = self.config.batch_size
         for task in train:
-            draw = task.draw(min(len(task.items), self.config.items(task.name)), rng)
+            config = self.config
+            draw = task.draw(min(len(task.items), config.items(task.name)), rng, config.threat_share, config.shares)
             draw = draw[np.argsort([len(task.items[i].sequence) for i in draw], kind="stable")]
             for start in range(0, len(draw), size):
                 chosen = draw[start : start + size]
@@ -385,6 +399,7 @@ class Finetuner:
             "trunk": {k: v.cpu() for k, v in self.trunk.state_dict().items()},
             "heads": {k: v.cpu() for k, v in self.heads.state_dict().items()},
             "history": self.history_,
+            "temperatures": self.temperatures_,
         }
 
     @classmethod
@@ -396,6 +411,7 @@ class Finetuner:
         run.trunk.load_state_dict(state["trunk"])
         run.heads.load_state_dict(state["heads"])
         run.history_ = state["history"]
+        run.temperatures_ = state["temperatures"]
         return run
 
     def save(self, folder: Path) -> HeadSet:
@@ -448,7 +464,10 @@ def task_texts(split: str, data_dir: Path, config: FinetuneConfig, rng: np.rando
     if split == "train":
         sentiment = sentiment.sample(config.items_per_task * config.epochs, seed=config.seed)
         keep = np.zeros(len(attributes), dtype=bool)
-        keep[draw_by_source(attributes.sources, config.items("attributes") * config.epochs, rng, repeat=False)] = True
+        drawn = draw_by_source(
+            attributes.sources, config.items("attributes") * config.epochs, rng, repeat=False, shares=config.shares
+        )
+        keep[drawn] = True
         attributes = attributes.where(keep)
     return [
         TaskTexts(
@@ -605,9 +624,10 @@ def measure_saved(
     """Measure a saved fine-tuned model through the public ``Scorer``, as inference will run it, on
     the test splits, and write those figures into its manifest."""
     from moderation.models.scorer import Scorer
-    from moderation.training.attribute_heads import attribute_figures
+    from moderation.training.attribute_heads import EXPERIMENTAL, attribute_figures, attribute_train_entry
     from moderation.training.evaluation import majority_label, score_predictions
     from moderation.training.metrics import expected_calibration_error
+    from moderation.training.mixture import source_shares
 
     tuned = HeadSet.load(out_dir)
     # fp32: the reference numerics; each faster mode's distance from it is measured in benchmarks/throughput.py.
@@ -629,8 +649,33 @@ def measure_saved(
         specs[task]["calibration"]["temperature"] = specs[task]["calibration"].get("finetuned_temperature")
     attributes = load_attribute_data("test", data_dir)
     scored = scorer.predict(attributes.texts, batch_size=64)
+    trained = load_attribute_data("train", data_dir)
     for attribute in ATTRIBUTES:
         p = np.array([s.attributes[attribute] for s in scored])
-        specs[_attribute_head(attribute)]["test"] = attribute_figures(p, attributes, attribute)
+        spec = specs[_attribute_head(attribute)]
+        spec["test"] = attribute_figures(p, attributes, attribute)
+        shares = source_shares(trained.sources, tuned.manifest.get("finetune", {}).get("shares"))
+        spec["train"] = {**attribute_train_entry(trained, attribute), "shares": shares}
+        spec.pop("experimental", None)
+        if attribute in EXPERIMENTAL:
+            spec["experimental"] = EXPERIMENTAL[attribute]
+    tuned.manifest["functional"] = functional_figures(scorer)
     tuned.save(out_dir)
     return tuned, results
+
+
+def functional_figures(scorer: Any) -> dict[str, Any]:
+    """The functional suite's headline for ``scorer`` under the default policy, for the manifest and the card."""
+    from moderation.policy import Policy
+    from moderation.training.functional import CASES, evaluate_cases, load_cases
+
+    cases = load_cases(CASES)
+    report = evaluate_cases(scorer, Policy.default(), cases)
+    return {
+        "cases": len(cases),
+        "threats": report.threats,
+        "threat_recall": round(report.threat_recall, 4),
+        "threats_approved": report.threats_approved,
+        "group_attack_recall": round(report.group_attack_recall, 4),
+        "hard_negative_flagged": round(report.hard_negative_flagged, 4),
+    }

@@ -37,6 +37,8 @@ __all__ = [
     "load_cases",
 ]
 
+#: The suite, in the repository's tests (a checkout's, not installed with the package).
+CASES = Path(__file__).resolve().parents[2] / "tests" / "functional" / "cases.jsonl"
 THRESHOLD = 0.5  # an attribute "fires" at or above this, as Perspective's documentation reads its scores
 ACTIONS = ("approve", "review", "reject")
 THREATS = ("threat_direct", "threat_conditional", "threat_normative")

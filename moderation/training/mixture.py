@@ -9,7 +9,7 @@ and why are in docs/models.md.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -20,35 +20,45 @@ from moderation.training import attribute_data
 #: News comments with rater fractions for every attribute lead; each other source gets what its
 #: signal is worth against its quirks (docs/models.md has the reasons and the measured trade-offs).
 SOURCE_SHARES: dict[str, float] = {
-    attribute_data.CIVIL_COMMENTS: 0.25,
-    attribute_data.WIKIPEDIA: 0.08,
+    attribute_data.CIVIL_COMMENTS: 0.28,
+    attribute_data.WIKIPEDIA: 0.10,
     attribute_data.TWEETEVAL_OFFENSIVE: 0.12,
     attribute_data.ETHOS: 0.03,
     attribute_data.EDOS: 0.12,
-    attribute_data.IMPLICIT_HATE: 0.08,
+    attribute_data.IMPLICIT_HATE: 0.06,
     attribute_data.DAVIDSON: 0.05,
     attribute_data.REDDIT_MISOGYNY: 0.05,
-    attribute_data.TRAC: 0.07,
-    attribute_data.CONAN: 0.10,
-    attribute_data.REDDIT_NORMS: 0.05,
+    attribute_data.TRAC: 0.05,
+    attribute_data.CONAN: 0.12,
+    attribute_data.REDDIT_NORMS: 0.02,
 }
 
 
-def _shares(sources: Sequence[str]) -> dict[str, float]:
+def source_shares(sources: Sequence[str], shares: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Each source present in ``sources`` with its share (``shares``, default ``SOURCE_SHARES``),
+    renormalised over them."""
+    table = SOURCE_SHARES if shares is None else shares
     present = sorted(set(sources))
-    unknown = [name for name in present if name not in SOURCE_SHARES]
+    unknown = [name for name in present if name not in table]
     if unknown:
         raise DataError(f"no training share for attribute source(s) {', '.join(unknown)} (mixture.SOURCE_SHARES)")
-    total = sum(SOURCE_SHARES[name] for name in present)
-    return {name: SOURCE_SHARES[name] / total for name in present}
+    total = sum(table[name] for name in present)
+    return {name: table[name] / total for name in present}
 
 
-def draw_by_source(sources: Sequence[str], n: int, rng: np.random.Generator, *, repeat: bool = True) -> np.ndarray:
+def draw_by_source(
+    sources: Sequence[str],
+    n: int,
+    rng: np.random.Generator,
+    *,
+    repeat: bool = True,
+    shares: Mapping[str, float] | None = None,
+) -> np.ndarray:
     """Indices of about ``n`` items, each source's share of them drawn from its own items: without
     replacement while it has enough, then (``repeat``) again with replacement for a small source."""
     codes = np.asarray(sources)
     picked: list[np.ndarray] = []
-    for name, share in _shares(sources).items():
+    for name, share in source_shares(sources, shares).items():
         members = np.flatnonzero(codes == name)
         want = round(n * share)
         drawn = rng.permutation(members)[:want]
@@ -62,7 +72,7 @@ def source_weights(sources: Sequence[str]) -> np.ndarray:
     """A sample weight per item such that each source's items sum to its share (mean weight 1)."""
     codes = np.asarray(sources)
     weights = np.zeros(len(codes), dtype=np.float64)
-    for name, share in _shares(sources).items():
+    for name, share in source_shares(sources).items():
         members = codes == name
         weights[members] = share * len(codes) / members.sum()
     return weights
