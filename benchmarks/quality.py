@@ -7,7 +7,7 @@ SemEval-2016 task B; RumourEval 2017 replies; Civil Comments toxic spans; and th
 Perspective attribute on every attribute test set. Baselines: majority class, VADER, alt-profanity-check
 (both from the `bench` extra; left out with the reason when missing), the foundation's frozen heads and,
 with --previous, an earlier model. Prints the table with its run time and writes
-benchmarks/results/quality.md (a full run with --previous takes about 30 minutes on 2 CPU cores).
+benchmarks/results/quality.md (a full run with --previous took 11.5 minutes on 2 CPU cores with AMX).
 """
 
 from __future__ import annotations

@@ -74,8 +74,8 @@ class _Template:
     Learnt once from two probes, so each window's segments (specials before the comment, comment,
     specials between, target, specials after) follow from its length: no per-token Python work.
     Row 0 is a lone text, row 1 a (comment, target) pair. A pair's window is its comment's lone
-    window with the lone trailing specials replaced by ``pair_tail``'s between specials, the target's
-    ids and the specials after it.
+    window with the lone trailing specials replaced by ``between_ids``, the target's ids and
+    ``after_ids``.
     """
 
     specials: np.ndarray  # (2, 3): special tokens before the comment, between comment and target, after it all

@@ -441,7 +441,7 @@ def _export(model: PreTrainedModel, names: tuple[str, ...], path: Path) -> None:
     inputs = (*names, TARGET_SIDE)
     axes = {name: {0: "batch", 1: "tokens"} for name in (*inputs, "last_hidden_state")}
     try:
-        # Eager attention exports as the MatMul/Softmax pattern that ONNX Runtime fuses.
+        # Eager attention exports as plain MatMul/Softmax nodes that take the pair mask as it is built.
         if attention is not None:
             model.set_attn_implementation("eager")
         with _quiet(), torch.inference_mode(False), torch.no_grad():
@@ -465,10 +465,10 @@ def _export(model: PreTrainedModel, names: tuple[str, ...], path: Path) -> None:
 
 
 def _fuse(source: Path, target: Path, config: Any) -> Path:
-    """Attention, LayerNorm and GELU fused into ONNX Runtime's transformer kernels (BERT-like
-    graphs; others pass through with fewer fusions). Attention fuses as ``MultiHeadAttention``,
-    which leaves the query, key and value projections as MatMuls for :func:`_quantize`.
-    ``source`` when the optimizer is unavailable."""
+    """LayerNorm and GELU fused into ONNX Runtime's transformer kernels (BERT-like graphs; others pass
+    through with fewer fusions). Attention under the one-way pair mask matches none of its attention
+    fusions and stays MatMul and Softmax nodes (docs/speed.md); either way the query, key and value
+    projections stay MatMuls for :func:`_quantize`. ``source`` when the optimizer is unavailable."""
     try:
         from onnxruntime.transformers.fusion_options import FusionOptions
         from onnxruntime.transformers.optimizer import optimize_model

@@ -3,11 +3,12 @@
 Why the top layers: on a 2-core CPU a full fine-tune of MiniLM runs about 20 comments a second.
 The frozen bottom layers' outputs are computed once and cached, so each epoch runs only the top
 ``tune_layers`` layers; on a GPU ``tune_layers`` can be the whole encoder with the same code.
-The heads start from the frozen-feature heads of the same run (so step 0 is the frozen model),
-batches hold one task each, the tasks take turns, and the label smoothing, layer-wise learning
-rates and random targets below are what the model card's table of attempts measures. The
-result is the tuned layers (fp16 safetensors, a few MB) beside the heads, calibrated afterwards
-by temperature on each head's validation split.
+The heads start from the frozen-feature heads of the same run (so step 0 is the frozen model) or
+from an earlier model's heads and layers (``load_start``). Batches hold one task each, the tasks
+take turns, and the label smoothing, layer-wise learning rates, source shares and repeated threats
+below are what the model card's table of attempts measures. The result is the tuned layers (fp16
+safetensors, a few MB) beside the heads, calibrated afterwards by temperature on each head's
+validation split.
 """
 
 from __future__ import annotations
@@ -111,11 +112,16 @@ class _Trunk(nn.Module):
         self.layers = layers
 
     def forward(self, states: torch.Tensor, mask: torch.Tensor, sequence: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        bias = pair_attention_bias(mask, _target_side(sequence), torch.float32)
-        for layer in self.layers:
-            out = layer(states, attention_mask=bias)
-            states = out[0] if isinstance(out, tuple) else out
+        states = _through(self.layers, states, pair_attention_bias(mask, _target_side(sequence), torch.float32))
         return _pool(states, sequence == 0), _pool(states, sequence == 1)
+
+
+def _through(layers: nn.ModuleList, states: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``states`` through ``layers`` under the additive attention mask ``bias``."""
+    for layer in layers:
+        out = layer(states, attention_mask=bias)
+        states = out[0] if isinstance(out, tuple) else out
+    return states
 
 
 def _target_side(sequence: torch.Tensor) -> torch.Tensor:
@@ -210,9 +216,7 @@ class _Cacher:
             with torch.inference_mode():
                 states = model.embeddings(input_ids=tensors["input_ids"], token_type_ids=tensors.get("token_type_ids"))
                 bias = pair_attention_bias(tensors["attention_mask"], tensors[TARGET_SIDE], torch.float32)
-                for layer in self.frozen:
-                    out = layer(states, attention_mask=bias)
-                    states = out[0] if isinstance(out, tuple) else out
+                states = _through(self.frozen, states, bias)
             for r, row in enumerate(rows):
                 n = int(windows.lengths[row])
                 cached[int(windows.owner[row])] = _Cached(
@@ -249,7 +253,7 @@ class Finetuner:
         self.device = encoder.device
         layers = _encoder_layers(encoder)
         self.first_tuned = len(layers) - config.tune_layers
-        # A copy: each run of a soup starts from the same pretrained layers.
+        # A copy: each run of a soup starts from the same layers.
         self.trunk = _Trunk(copy.deepcopy(nn.ModuleList(layers[self.first_tuned :]))).to(self.device)
         self.heads = _Heads(heads.heads).to(self.device)
         self.manifest = dict(heads.manifest)
@@ -313,9 +317,9 @@ class Finetuner:
     def _batches(self, train: list[_TaskData], rng: np.random.Generator) -> list[tuple[str, list[_Cached], Any]]:
         """Each task's draw for this epoch in length-sorted batches (little padding), then all shuffled."""
         batches: list[tuple[str, list[_Cached], Any]] = []
-        size = self.config.batch_size
+        config = self.config
+        size = config.batch_size
         for task in train:
-            config = self.config
             draw = task.draw(min(len(task.items), config.items(task.name)), rng, config.threat_share, config.shares)
             draw = draw[np.argsort([len(task.items[i].sequence) for i in draw], kind="stable")]
             for start in range(0, len(draw), size):
