@@ -5,15 +5,23 @@
 A predicted comment matches a gold comment one to one when their whitespace-normalised texts
 are equal or have a difflib similarity of at least 0.9 (exact matches first, then the most
 similar pairs). On matched comments: author, published (the raw string as displayed) and
-parent accuracy. Negative pages (``has_comments=no`` in INDEX.tsv) report how many comments
-each extractor invented. The peer is trafilatura's own comment output
-(``include_comments=True``), one comment per paragraph, as its documentation offers it.
+parent accuracy, and author and date accuracy where the page shows them (gold not null). Negative
+pages (``has_comments=no`` in the index) report how many comments each extractor invented. The peer
+is trafilatura's own comment output (``include_comments=True``), one comment per paragraph, as its
+documentation offers it.
+
+Two generalisation checks read every HTML page again with rules switched off:
+- *general finder only*: every rule written for a platform's or a site's markup is off; what is left
+  is JSON-LD, schema.org microdata and the general finder;
+- *leave one site out*: for each page, the rules that found its comments are switched off one after
+  another (re-reading each time) until what finds them is a standard or the general finder, so no
+  rule written for that page's markup has a say.
+A field-coverage table lists, for every page and export in the index, what the extractor reads.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -24,7 +32,8 @@ from pathlib import Path
 
 from moderation.errors import ModerationError
 from moderation.extraction import Source, extract_all
-from moderation.extraction.gold import SIMILARITY, match_texts, normalise
+from moderation.extraction.gold import SIMILARITY, gold_files, index_rows, match_texts, negative_pages, normalise
+from moderation.extraction.html import SITE_RULES, HtmlExtractor
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PAGES = REPO.parent / "shared" / "data" / "pages"
@@ -50,8 +59,13 @@ class PageScore:
     author_ok: int = 0
     published_ok: int = 0
     parent_ok: int = 0
+    author_shown: int = 0
+    author_shown_ok: int = 0
+    date_shown: int = 0
+    date_shown_ok: int = 0
     error: str | None = None
     seconds: float = 0.0
+    rule: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -75,8 +89,16 @@ def score_page(name: str, gold: list[Item], predicted: list[Item]) -> PageScore:
     predicted_ids = {i: item.id for i, item in enumerate(predicted)}
     for g, i in pairs.items():
         want, got = gold[g], predicted[i]
-        page.author_ok += normalise(want.author) == normalise(got.author)
-        page.published_ok += normalise(want.published) == normalise(got.published)
+        author_ok = normalise(want.author) == normalise(got.author)
+        published_ok = normalise(want.published) == normalise(got.published)
+        page.author_ok += author_ok
+        page.published_ok += published_ok
+        if want.author:
+            page.author_shown += 1
+            page.author_shown_ok += author_ok
+        if want.published:
+            page.date_shown += 1
+            page.date_shown_ok += published_ok
         if want.parent is None:
             page.parent_ok += got.parent is None
         else:
@@ -89,13 +111,40 @@ def gold_items(gold: dict) -> list[Item]:
     return [Item(c["id"], c["parent"], c.get("author"), c.get("published"), c["text"]) for c in gold["comments"]]
 
 
-def ours(path: Path) -> list[Item]:
-    """Every comment of every thread, in document order."""
+Extractor = Callable[[Path], tuple[list[Item], str | None]]
+
+
+def ours(path: Path) -> tuple[list[Item], str | None]:
+    """Every comment of every thread, in document order, and the rule that found them."""
     threads = extract_all(Source.from_path(path))
-    return [Item(c.id, c.parent, c.author, c.published_raw, c.text) for thread in threads for c in thread.comments]
+    rule = threads[0].metadata.get("comment_rule") if threads else None
+    items = [Item(c.id, c.parent, c.author, c.published_raw, c.text) for thread in threads for c in thread.comments]
+    return items, str(rule) if rule else None
 
 
-def trafilatura_peer(path: Path) -> list[Item]:
+def without(rules: frozenset[str]) -> Extractor:
+    """The HTML extractor with ``rules`` switched off."""
+
+    def extract(path: Path) -> tuple[list[Item], str | None]:
+        thread = HtmlExtractor(without_rules=rules).threads(Source.from_path(path))[0]
+        rule = thread.metadata.get("comment_rule")
+        items = [Item(c.id, c.parent, c.author, c.published_raw, c.text) for c in thread.comments]
+        return items, str(rule) if rule else None
+
+    return extract
+
+
+def leave_site_out(path: Path) -> tuple[list[Item], str | None]:
+    """Switch off the rule that found the page's comments until a standard or the general finder does."""
+    off: frozenset[str] = frozenset()
+    while True:
+        items, rule = without(off)(path)
+        if rule not in SITE_RULES:
+            return items, f"{rule} (off: {', '.join(sorted(off)) or '-'})"
+        off = off | {rule}
+
+
+def trafilatura_peer(path: Path) -> tuple[list[Item], str | None]:
     """trafilatura's comment section, one comment per paragraph (it gives no authors, dates or replies)."""
     import trafilatura
     from lxml import etree
@@ -104,24 +153,24 @@ def trafilatura_peer(path: Path) -> list[Item]:
         Source.from_path(path).text(), include_comments=True, output_format="xml", with_metadata=False
     )
     if not xml:
-        return []
+        return [], None
     root = etree.fromstring(xml.encode("utf-8"))
     section = root.find("comments")
     if section is None:
-        return []
+        return [], None
     texts = [normalise("".join(node.itertext())) for node in section]
-    return [Item(f"t{i}", None, None, None, text) for i, text in enumerate(texts) if text]
+    return [Item(f"t{i}", None, None, None, text) for i, text in enumerate(texts) if text], None
 
 
-def run(extractor: Callable[[Path], list[Item]], path: Path, name: str, gold: list[Item]) -> PageScore:
+def run(extractor: Extractor, path: Path, name: str, gold: list[Item]) -> PageScore:
     started = time.perf_counter()
     try:
-        predicted = extractor(path)
+        predicted, rule = extractor(path)
         error = None
     except (ModerationError, ValueError) as exc:
-        predicted, error = [], f"{type(exc).__name__}: {exc}"
+        predicted, rule, error = [], None, f"{type(exc).__name__}: {exc}"
     page = score_page(name, gold, predicted)
-    page.error = error
+    page.error, page.rule = error, rule
     page.seconds = time.perf_counter() - started
     return page
 
@@ -129,18 +178,25 @@ def run(extractor: Callable[[Path], list[Item]], path: Path, name: str, gold: li
 def overall(pages: list[PageScore]) -> PageScore:
     total = PageScore("overall (micro)", 0, 0, 0)
     for page in pages:
-        total.gold += page.gold
-        total.predicted += page.predicted
-        total.matched += page.matched
-        total.author_ok += page.author_ok
-        total.published_ok += page.published_ok
-        total.parent_ok += page.parent_ok
-        total.seconds += page.seconds
+        for name in (
+            "gold",
+            "predicted",
+            "matched",
+            "author_ok",
+            "published_ok",
+            "parent_ok",
+            "author_shown",
+            "author_shown_ok",
+            "date_shown",
+            "date_shown_ok",
+            "seconds",
+        ):
+            setattr(total, name, getattr(total, name) + getattr(page, name))
     return total
 
 
-def accuracy(ok: int, page: PageScore) -> str:
-    return f"{ok / page.matched:.3f}" if page.matched else "-"
+def ratio(ok: int, of: int) -> str:
+    return f"{ok / of:.3f}" if of else "-"
 
 
 def row(page: PageScore) -> str:
@@ -151,24 +207,79 @@ def row(page: PageScore) -> str:
         f"{page.precision:.3f}",
         f"{page.recall:.3f}",
         f"{page.f1:.3f}",
-        accuracy(page.author_ok, page),
-        accuracy(page.published_ok, page),
-        accuracy(page.parent_ok, page),
+        ratio(page.author_ok, page.matched),
+        ratio(page.published_ok, page.matched),
+        ratio(page.parent_ok, page.matched),
+        ratio(page.author_shown_ok, page.author_shown),
+        ratio(page.date_shown_ok, page.date_shown),
+        page.rule or "",
         (page.error or "")[:80],
     ]
     return "| " + " | ".join(cells) + " |"
 
 
 HEADER = (
-    "| page | gold | predicted | precision | recall | F1 | author | published | parent | error |\n"
-    "|---|---|---|---|---|---|---|---|---|---|"
+    "| page | gold | predicted | precision | recall | F1 | author | published | parent | author where shown"
+    " | date where shown | rule | error |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
-def negatives(pages_dir: Path) -> list[str]:
-    with (pages_dir / "INDEX.tsv").open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    return [r["file"] for r in rows if r["has_comments"] == "no" and (pages_dir / r["file"]).is_file()]
+def table(title: str, pages: list[PageScore]) -> list[str]:
+    html = [p for p in pages if p.name.endswith((".html", ".htm"))]
+    exports = [p for p in pages if p not in html]
+    lines = [f"## {title}", "", HEADER, *(row(p) for p in pages)]
+    for label, subset in (("overall, HTML pages", html), ("overall, exports", exports), ("overall", pages)):
+        if subset:
+            total = overall(subset)
+            total.name = f"**{label}** (micro)"
+            lines.append(row(total))
+    if pages:
+        macro = sum(p.f1 for p in pages) / len(pages)
+        lines += [
+            "",
+            f"Macro-average F1 over {len(pages)} files: {macro:.3f}; lowest page F1: {min(p.f1 for p in pages):.3f}.",
+            "",
+        ]
+    return lines
+
+
+def coverage(pages_dir: Path) -> list[str]:
+    """What the extractor reads on every page and export in the index, gold or not."""
+    lines = [
+        "## Field coverage on every page and export in the index",
+        "",
+        "Shares of the extracted comments that carry each field; `dated` is a date parsed from the shown one.",
+        "",
+        "| file | has comments | announced | extracted | author | shown date | dated | parent | votes | rule |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in index_rows(pages_dir):
+        path = pages_dir / entry["file"]
+        if not path.is_file():
+            continue
+        try:
+            threads = extract_all(Source.from_path(path))
+        except (ModerationError, ValueError) as exc:
+            lines.append(f"| {entry['file']} | {entry['has_comments']} | - | error: {str(exc)[:60]} |||||||")
+            continue
+        comments = [c for thread in threads for c in thread.comments]
+        announced = sum(t.announced_comments or 0 for t in threads) or "-"
+        rule = threads[0].metadata.get("comment_rule") if threads else None
+
+        def share(count: int, comments: list = comments) -> str:
+            return f"{count / len(comments):.2f}" if comments else "-"
+
+        lines.append(
+            f"| {entry['file']} | {entry['has_comments']} | {announced} | {len(comments)}"
+            f" | {share(sum(1 for c in comments if c.author))}"
+            f" | {share(sum(1 for c in comments if c.published_raw))}"
+            f" | {share(sum(1 for c in comments if c.published))}"
+            f" | {share(sum(1 for c in comments if c.parent))}"
+            f" | {share(sum(1 for c in comments if c.votes.score is not None or c.votes.up is not None))}"
+            f" | {rule or '-'} |"
+        )
+    return [*lines, ""]
 
 
 def main() -> int:
@@ -176,57 +287,52 @@ def main() -> int:
     parser.add_argument("--pages", type=Path, default=DEFAULT_PAGES)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "extraction.md")
     args = parser.parse_args()
-    if not (args.pages / "gold").is_dir():
+    golds = gold_files(args.pages)
+    if not golds:
         print(f"no gold files under {args.pages}", file=sys.stderr)
         return 2
-    results: dict[str, list[PageScore]] = {"moderation": [], "trafilatura": []}
-    for gold_path in sorted((args.pages / "gold").glob("*.json")):
+    extractors: dict[str, Extractor] = {
+        "moderation": ours,
+        "trafilatura": trafilatura_peer,
+        "moderation, general finder only": without(SITE_RULES),
+        "moderation, leave one site out": leave_site_out,
+    }
+    results: dict[str, list[PageScore]] = {name: [] for name in extractors}
+    for gold_path in golds:
         gold = json.loads(gold_path.read_text(encoding="utf-8"))
         page_path = args.pages / gold["file"]
         items = gold_items(gold)
-        results["moderation"].append(run(ours, page_path, gold["file"], items))
-        if page_path.suffix in {".html", ".htm"}:
-            results["trafilatura"].append(run(trafilatura_peer, page_path, gold["file"], items))
+        html = page_path.suffix in {".html", ".htm"}
+        for name, extractor in extractors.items():
+            if html or name == "moderation":
+                results[name].append(run(extractor, page_path, gold["file"], items))
     negative_rows = []
-    for name in negatives(args.pages):
+    for name in negative_pages(args.pages):
         counts = []
-        for extractor in (ours, trafilatura_peer):
+        for extractor in extractors.values():
             page = run(extractor, args.pages / name, name, [])
             counts.append(f"error: {page.error[:60]}" if page.error else str(page.predicted))
-        negative_rows.append(f"| {name} | {counts[0]} | {counts[1]} |")
+        negative_rows.append(f"| {name} | {' | '.join(counts)} |")
     lines = [
         "# Comment extraction benchmark",
         "",
-        f"Gold: `{os.path.relpath(args.pages / 'gold', REPO)}` ({len(results['moderation'])} files). Reproduce: "
+        f"Gold: `{os.path.relpath(args.pages / 'gold', REPO)}` and `gold-new` ({len(golds)} files). Reproduce: "
         "`.venv/bin/python benchmarks/extraction.py`. Matching: whitespace-normalised text equal or "
         f"difflib ratio >= {SIMILARITY}, one to one. Author, published (raw string) and parent accuracy "
-        "are over matched comments.",
+        "are over matched comments; *where shown* counts only comments whose gold field is not null. "
+        f"Site rules switched off in the generalisation checks: {', '.join(sorted(SITE_RULES))}.",
         "",
     ]
     for name, pages in results.items():
-        html = [p for p in pages if p.name.endswith((".html", ".htm"))]
-        exports = [p for p in pages if p not in html]
-        lines += [f"## {name}", "", HEADER, *(row(p) for p in pages)]
-        for label, subset in (("overall, HTML pages", html), ("overall, exports", exports), ("overall", pages)):
-            if subset:
-                total = overall(subset)
-                total.name = f"**{label}** (micro)"
-                lines.append(row(total))
-        if pages:
-            macro = sum(p.f1 for p in pages) / len(pages)
-            lines += [
-                "",
-                f"Macro-average F1 over {len(pages)} files: {macro:.3f}; "
-                f"lowest page F1: {min(p.f1 for p in pages):.3f}.",
-                "",
-            ]
+        lines += table(name, pages)
     lines += [
         "## Negative pages (no comment section): comments extracted",
         "",
-        "| page | moderation | trafilatura |",
-        "|---|---|---|",
+        f"| page | {' | '.join(extractors)} |",
+        f"|---|{'---|' * len(extractors)}",
         *negative_rows,
         "",
+        *coverage(args.pages),
     ]
     text = "\n".join(lines)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,15 +3,50 @@
 One rule for the benchmark and the tests: a predicted comment matches a gold comment one to one
 when their whitespace-normalised texts are equal or have a difflib similarity of at least 0.9;
 exact matches are paired first, then the most similar pairs.
+
+The corpus is ``gold/`` with ``INDEX.tsv`` plus pages that wait in ``gold-new/`` with ``INDEX-new.tsv``
+(kept apart in the shared folder until the extractor handles them; it does now, and the shared folder is
+read-only here, so both are read as one corpus and a file in ``gold/`` wins over one of the same name).
 """
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
+from pathlib import Path
 
 SIMILARITY = 0.9
+_GOLD_FOLDERS = ("gold", "gold-new")
+_INDEXES = ("INDEX.tsv", "INDEX-new.tsv")
+
+
+def gold_files(pages: Path) -> list[Path]:
+    """Every gold annotation of the corpus under ``pages``, sorted by name."""
+    found: dict[str, Path] = {}
+    for folder in _GOLD_FOLDERS:
+        for path in sorted((pages / folder).glob("*.json")):
+            found.setdefault(path.name, path)
+    return [found[name] for name in sorted(found)]
+
+
+def index_rows(pages: Path) -> list[dict[str, str]]:
+    """Every row of the corpus index (one per saved page or export), first listing of a file wins."""
+    rows: dict[str, dict[str, str]] = {}
+    for name in _INDEXES:
+        index = pages / name
+        if not index.is_file():
+            continue
+        with index.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                rows.setdefault(row["file"], row)
+    return list(rows.values())
+
+
+def negative_pages(pages: Path) -> list[str]:
+    """Saved pages the index marks ``has_comments=no``: an extractor must find nothing there."""
+    return [row["file"] for row in index_rows(pages) if row["has_comments"] == "no" and (pages / row["file"]).is_file()]
 
 
 def normalise(text: str | None) -> str:

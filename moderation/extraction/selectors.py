@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from lxml.etree import XPath
+from lxml.html import HtmlElement
 
 
 def has_class(name: str) -> str:
@@ -45,10 +46,13 @@ COMMENT_ITEMS: tuple[tuple[str, XPath], ...] = (
     ("comment_definition_list", XPath(f"//dl/dd[{has_class('comment')}]")),
     # WordPress core, Blogger and most themes: li.comment with an id (comment-N, li-comment-N, c<N>).
     ("comment_list_item", XPath(f"//li[{has_class('comment')}][@id]")),
-    # schema.org microdata.
+    # schema.org microdata: comments, and reviews (a guest's or buyer's comment on the page's subject).
     (
         "microdata",
-        XPath("//*[contains(@itemtype, 'schema.org/Comment') or contains(@itemtype, 'schema.org/UserComments')]"),
+        XPath(
+            "//*[contains(@itemtype, 'schema.org/Comment') or contains(@itemtype, 'schema.org/UserComments')"
+            " or contains(@itemtype, 'schema.org/Review')]"
+        ),
     ),
     # Themes that render comments as div.comment#comment-N (nested or with sibling ul.children).
     ("comment_div", XPath(f"//div[{has_class('comment')}][starts-with(@id, 'comment')]")),
@@ -82,16 +86,21 @@ RECENT_COMMENTS_NAME = re.compile(r"recent[-_]?comments|latest[-_]?comments|letz
 ARTICLE_MARK = XPath(".//h1 | .//*[@itemprop='articleBody' or @itemprop='headline' or contains(@class, 'post-body')]")
 RECENT_COMMENTS = XPath(f"//li[{has_class('recentcomments')}]")
 
-#: Containers of replies: their nesting depth is the reply depth.
-_REPLY_CONTAINER = (
-    f"{has_class('children')} or {has_class('indented')} or {has_class('epoch-child')}"
-    f" or {has_class('thread')} or {has_class('replies')} or {has_class('comment-replies')}"
-    f" or {has_class('sub-comments')} or {has_class('comment-children')}"
+#: Containers of replies (a class token): their nesting depth is the reply depth. Besides the names
+#: platforms use, any "…comment-sub" / "…reply-sub" wrapper of the replies shown after their parent.
+REPLY_CONTAINER_CLASS = re.compile(
+    r"^(?:children|indented|epoch-child|thread|replies|comment-replies|sub-comments|comment-children)$"
+    r"|(?:comment|reply)[-_]sub$"
 )
-REPLY_CONTAINERS = XPath(f"ancestor::*[{_REPLY_CONTAINER}]")
-REPLY_LISTS = XPath(f".//*[{_REPLY_CONTAINER}]")
-#: Explicit depth markers: WordPress depth-N, wpDiscuz wc_comment_level-N, "level N" labels.
-DEPTH_CLASS = re.compile(r"(?:^|\s)(?:depth|level|wc_comment_level|comment-level)-(\d+)(?:\s|$)")
+
+
+def is_reply_container(el: HtmlElement) -> bool:
+    """Whether the element holds replies to the comment before or around it."""
+    return any(REPLY_CONTAINER_CLASS.search(token) for token in (el.get("class") or "").split())
+
+
+#: Explicit depth markers: WordPress depth-N, wpDiscuz wc_comment_level-N, BEM thread--level-N, "level N".
+DEPTH_CLASS = re.compile(r"(?:^|\s|-)(?:depth|level|wc_comment_level|comment-level)-(\d+)(?:\s|$)")
 DEPTH_LABEL = re.compile(r"^level (\d+)$", re.IGNORECASE)
 #: A flat item shown indented under the item before it (chefkoch-style comment-sub, answer rows).
 SUB_ITEM_CLASS = re.compile(r"(?:^|\s)(?:comment-sub|sub-comment|comment-reply-item|is-reply)(?:\s|$)")
@@ -124,14 +133,16 @@ DATE = (
 #: A time shown next to the date in its own element (Drupal 7: li.date + li.time).
 TIME_BESIDE_DATE = XPath(f"following-sibling::*[{has_class('time')}][1]")
 BODY = XPath(
-    f".//*[@itemprop='text' or @itemprop='commentText' or {has_class('comment-content')}"
+    f".//*[@itemprop='text' or @itemprop='commentText' or @itemprop='reviewBody' or @itemprop='description'"
+    f" or {has_class('comment-content')}"
     f" or {has_class('comment-text')} or {has_class('comment_text')} or {has_class('wc-comment-text')}"
     f" or {has_class('epoch-comment-content')} or {has_class('field--name-comment-body')}"
     f" or {has_class('field-comment-body')} or {has_class('comment-body')} or {has_class('contenttext')}"
     f" or {has_class('w-comments-item-text')} or {has_class('forum-texte')} or {has_class('kommentar-text')}"
     f" or {has_class('format_text')} or {has_class('js-read-more')} or {has_class('RichTextJSON-root')}"
     f" or {has_class('c-comment-card__text')} or {has_class('content')} or {has_class('entry-content')}"
-    " or contains(@class, 'CommentMessage') or contains(@class, 'comment-message')]"
+    " or contains(@class, 'CommentMessage') or contains(@class, 'comment-message') or contains(@class, 'reply_content')"
+    " or contains(@class, 'reply-content') or contains(@class, 'reply-text') or contains(@class, 'message-content')]"
 )
 #: Furniture inside an item that is never comment text.
 FURNITURE = XPath(
@@ -160,8 +171,10 @@ HEADER = XPath(
     f" or contains(@class, 'AuthorContainer') or contains(@class, 'MessageInfo') or contains(@class, 'item-meta')"
     " or contains(@class, 'kommentar-info')]"
 )
-#: A title the commenter wrote above the text (rule: prepended to the text).
-COMMENT_TITLE = XPath(f"./h3 | ./h4 | ./h5 | ./*[{has_class('comment-title')}]")
+#: A title the commenter wrote above the text (rule: prepended to the text); SPIP's forum-titre.
+COMMENT_TITLE = XPath(f"./h3 | ./h4 | ./h5 | ./*[{has_class('comment-title')}] | .//*[{has_class('forum-titre')}]")
+#: A class that names a title (never the author's name).
+TITLE_CLASS = re.compile(r"titl|titre|titel|titolo|tytu", re.IGNORECASE)
 
 #: Counts a section announces: "167 comments", "54 Kommentare", "Comments (27)", "Vos réactions (11)".
 ANNOUNCED_COUNT = (
@@ -183,6 +196,49 @@ ANNOUNCEMENTS = XPath(
     "[string-length(normalize-space()) < 60][not(ancestor::*[@id and starts-with(@id, 'comment-')])]"
 )
 
-#: A section that names itself the comments (id or class), in English, German or French.
-COMMENT_REGION_NAME = re.compile(r"comment|kommentar|réaction|reaction|discussion|leserbrief|forum", re.IGNORECASE)
+#: A section that names itself the comments (id or class), in the languages of the sites we read.
+COMMENT_REGION_NAME = re.compile(
+    r"comment|kommentar|komentar|коммент|comentar|réaction|reaction|reactie|discussion|leserbrief|forum|评论|評論",
+    re.IGNORECASE,
+)
+#: Visible words that name a comment section or its counter, in any language we read. Words that also
+#: name other things ("replies", "reviews", "discussion") count only beside a number ("17 replies").
+_STRONG_COMMENT_WORDS = (
+    r"comments?\b|kommentar|commentaires?\b|comentarios?\b|comentários?\b|comment[io]\b|reacties?\b|komentarz"
+    r"|коммент|评论|評論|回复|回覆|留言|コメント|댓글|تعليق|التعليقات|leserbriefe\b"
+)
+_COUNTED_WORDS = (
+    r"responses?|replies|réactions?|reactions|antworten|respuestas|respostas|risposte|odpowiedzi|ответ\w*"
+    r"|bewertungen|reviews|beiträge|posts|discussion|diskussion"
+)
+COMMENT_WORDS = re.compile(
+    rf"{_STRONG_COMMENT_WORDS}|\d\s*(?:{_COUNTED_WORDS})\b|\b(?:{_COUNTED_WORDS})\s*[(\[:]\s*\d",
+    re.IGNORECASE,
+)
+#: An item whose whole text is a list control or a placeholder, not a comment: a counter ("Show more
+#: comments (20)") or the absence of one ("No comments yet", "Kein Kommentar vorhanden").
+_NO_COMMENT = re.compile(
+    r"\bno comments yet\b|\bbe the first to comment|\bkeine? kommentar vorhanden"
+    r"|\bnoch keine kommentare|\bpas encore de commentaire|\baucun commentaire|\bno hay comentarios"
+    r"|\bsem comentários|\bnão há comentários|\bnessun commento|\bbrak komentarzy|нет комментариев|暂无评论|暂无回复",
+    re.IGNORECASE,
+)
+_COUNTER = re.compile(
+    rf"\d\s*(?:{_STRONG_COMMENT_WORDS}|{_COUNTED_WORDS})|(?:{_STRONG_COMMENT_WORDS}|{_COUNTED_WORDS})\s*[(\[]\s*\d",
+    re.IGNORECASE,
+)
+_MAX_CONTROL_CHARS = 160
+
+
+def is_placeholder(text: str) -> bool:
+    """Whether an item's short text is a counter or a "no comments" placeholder rather than a comment."""
+    return len(text) <= _MAX_CONTROL_CHARS and bool(_NO_COMMENT.search(text) or _COUNTER.search(text))
+
+
+#: A byline that says who wrote a block: a link to a user's page or an author attribute.
+USER_MARK = XPath(
+    ".//a[contains(@href, '/user') or contains(@href, '/member') or contains(@href, '/profile')"
+    " or contains(@href, '/people/') or contains(@href, '/u/') or contains(@href, '/~')]"
+    " | descendant-or-self::*[@data-author or @data-username or @data-user-id or @itemprop='author']"
+)
 REGIONS = XPath("//*[self::div or self::section or self::ul or self::ol or self::article][@id or @class]")

@@ -53,3 +53,9 @@ def reference_time(article: Article) -> datetime | None:
     if isinstance(published, date):
         return datetime(published.year, published.month, published.day)
     return None
+
+
+def page_languages(doc: HtmlElement) -> tuple[str, ...]:
+    """The page's declared language (``<html lang>``), the first hint for reading its dates in words."""
+    declared = doc.get("lang") or doc.get("{http://www.w3.org/XML/1998/namespace}lang") or doc.get("xml:lang")
+    return (declared.strip(),) if declared and declared.strip() else ()

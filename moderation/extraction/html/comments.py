@@ -10,9 +10,9 @@ from lxml.html import HtmlElement
 from moderation.dates import parse_shown_datetime
 from moderation.extraction import selectors as s
 from moderation.extraction.html import jsonld
-from moderation.extraction.html.article import reference_time
+from moderation.extraction.html.article import page_languages, reference_time
 from moderation.extraction.html.fields import Parts, read_item
-from moderation.extraction.html.items import Item, build_items, candidate_rules, own_copy
+from moderation.extraction.html.items import GENERAL_RULE, Item, build_items, candidate_rules, own_copy
 from moderation.extraction.html.regions import in_sidebar
 from moderation.extraction.html.text import visible_text
 from moderation.thread import Article, Comment, ExcludedItem, stable_comment_id
@@ -31,23 +31,36 @@ class Found:
     rule: str | None = None
 
 
-def read_comments(doc: HtmlElement, article: Article) -> Found:
-    """The first strategy whose items read as comments wins; pingbacks and widgets are excluded."""
-    structured = _from_jsonld(doc, article)
+def read_comments(
+    doc: HtmlElement, article: Article, without: frozenset[str] = frozenset(), announced: int | None = None
+) -> Found:
+    """The first strategy whose items read as comments wins; pingbacks and widgets are excluded. When the
+    page announces more comments than that rule found, the general finder gets its say, and the longer
+    list wins. Rules named in ``without`` are switched off (the benchmark's generalisation check)."""
+    languages = page_languages(doc)
+    structured = _from_jsonld(doc, article, languages) if "json_ld" not in without else []
     if structured:
         return Found(structured, [], "json_ld")
     excluded = _link_notifications(doc) + _recent_widget(doc)
-    for rule, nodes in candidate_rules(doc):
+    best: Found | None = None
+    for rule, nodes in candidate_rules(doc, without):
+        if best is not None and rule != GENERAL_RULE:
+            continue
         main = [node for node in nodes if not in_sidebar(node)]
         if not main:
             continue
         items = build_items(main)
         parts = [read_item(own_copy(item, items)) for item in items]
-        comments = _comments(items, parts, article)
-        if _reads_as_comments(comments):
-            sidebar = [_excluded(node, "sidebar", "a site-wide widget, not this thread") for node in nodes]
-            return Found(comments, excluded + [x for x, n in zip(sidebar, nodes, strict=True) if n not in main], rule)
-    return Found([], excluded, None)
+        comments = _comments(items, parts, article, languages)
+        if not _reads_as_comments(comments):
+            continue
+        sidebar = [_excluded(node, "sidebar", "a site-wide widget, not this thread") for node in nodes]
+        found = Found(comments, excluded + [x for x, n in zip(sidebar, nodes, strict=True) if n not in main], rule)
+        if best is None and (announced is None or len(comments) >= announced):
+            return found
+        if best is None or len(comments) > len(best.comments):
+            best = found
+    return best or Found([], excluded, None)
 
 
 def _reads_as_comments(comments: list[Comment]) -> bool:
@@ -56,7 +69,7 @@ def _reads_as_comments(comments: list[Comment]) -> bool:
     return bool(comments) and shown * 2 >= len(comments)
 
 
-def _comments(items: list[Item], parts: list[Parts], article: Article) -> list[Comment]:
+def _comments(items: list[Item], parts: list[Parts], article: Article, languages: tuple[str, ...]) -> list[Comment]:
     keep = [i for i, part in enumerate(parts) if _is_comment(part)]
     ids: dict[int, str] = {}
     comments: list[Comment] = []
@@ -69,7 +82,11 @@ def _comments(items: list[Item], parts: list[Parts], article: Article) -> list[C
         parent = items[index].parent
         while parent is not None and parent not in ids:
             parent = items[parent].parent
-        published = parse_shown_datetime(part.published_raw, reference=reference) if part.published_raw else None
+        published = (
+            parse_shown_datetime(part.published_raw, reference=reference, languages=languages)
+            if part.published_raw
+            else None
+        )
         comments.append(
             Comment(
                 id=ids[index],
@@ -86,8 +103,10 @@ def _comments(items: list[Item], parts: list[Parts], article: Article) -> list[C
 
 
 def _is_comment(part: Parts) -> bool:
-    """Text with an author or a date; items showing neither are list controls ("Kommentieren ...")."""
-    return bool(part.text) and (part.author is not None or part.published_raw is not None)
+    """Text with an author or a date; items showing neither are list controls ("Kommentieren ..."), and
+    neither are counters and "no comments yet" placeholders that re-use comment markup."""
+    shown = part.author is not None or part.published_raw is not None
+    return bool(part.text) and shown and not s.is_placeholder(part.text)
 
 
 def _source_id(item: Item) -> str | None:
@@ -124,7 +143,7 @@ def _recent_widget(doc: HtmlElement) -> list[ExcludedItem]:
     return [_excluded(node, "sidebar", "recent-comments widget, not this thread") for node in s.RECENT_COMMENTS(doc)]
 
 
-def _from_jsonld(doc: HtmlElement, article: Article) -> list[Comment]:
+def _from_jsonld(doc: HtmlElement, article: Article, languages: tuple[str, ...]) -> list[Comment]:
     found = jsonld.jsonld_comments(doc)
     reference = reference_time(article)
     comments: list[Comment] = []
@@ -140,7 +159,7 @@ def _from_jsonld(doc: HtmlElement, article: Article) -> list[Comment]:
                 id=source_id or stable_comment_id(article, position, author, text),
                 parent=comments[parent].id if parent is not None else None,
                 author=author,
-                published=parse_shown_datetime(shown, reference=reference) if shown else None,
+                published=parse_shown_datetime(shown, reference=reference, languages=languages) if shown else None,
                 published_raw=shown,
                 text=text,
                 position=position,

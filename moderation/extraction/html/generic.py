@@ -1,8 +1,11 @@
-"""The generic detector for custom comment systems that name no item "comment".
+"""The general finder: comment lists that no platform rule names, found by their structure.
 
-Inside a region whose id or class names comments (comments, Kommentare, réactions), it looks for blocks
-of the same shape (tag and id stem such as ``bb_message_``, else tag and first class) that each show a
-date-like text or a ``time`` element and some body text: the repeated unit of a comment list.
+A comment list is a run of same-shaped blocks (same tag and id stem such as ``comment-12`` / ``r_88``,
+else same tag and first class) where most blocks show a date and some text of their own, and that sits
+where comments sit: in a section named for comments or replies in some language, under a heading or
+counter that names them ("32 Kommentare", "25 条回复"), or with a byline that links to a user's page.
+The largest such run wins; of two equal runs the outer one (each block holds one whole comment, and its
+wrapper holds the byline and the body where an inner run might hold only the byline).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from moderation.dates import looks_like_shown_date
@@ -18,45 +22,155 @@ from moderation.extraction.html.regions import in_sidebar
 from moderation.extraction.html.text import collapse, visible_text
 
 _ID_STEM = re.compile(r"^(\D+?)[-_]?\d+$")
+_ITEM_TAGS = ("li", "div", "article", "section", "dd", "tr", "table")
 _MIN_BLOCKS = 2
-_MIN_BODY_WORDS = 3
+_SHARE = 0.8
+_MIN_BODY_TOKENS = 3
+_MIN_SIGNED = 3  # a byline alone places a run among comments only when the run is no pair of wrappers
+_MAX_LABEL_CHARS = 80
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_MAX_LINKED = 0.5
+_LINK_WORDS = 5
+_REGION_TAGS = ("div", "section", "ul", "ol", "article", "aside", "main", "dl", "table")
+_WRAPPER = XPath(".//h1 | .//nav")
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "span", "div", "p", "a", "label"})
 
 
 def repeated_blocks(doc: HtmlElement) -> list[HtmlElement]:
-    """The largest group of same-shaped, comment-like blocks inside a comment region, or []."""
+    """The largest run of same-shaped, comment-like blocks in a comment context, or []."""
+    groups: dict[tuple[str, str], list[HtmlElement]] = defaultdict(list)
+    for el in doc.iter(*_ITEM_TAGS):
+        shape = _shape(el)
+        if shape is not None:
+            groups[shape].append(el)
     best: list[HtmlElement] = []
-    for region in _regions(doc):
-        groups: dict[tuple[str, str], list[HtmlElement]] = defaultdict(list)
-        for el in region.iterdescendants():
-            if isinstance(el.tag, str) and el.tag in {"li", "div", "article", "section"}:
-                groups[_shape(el)].append(el)
-        for shape, members in groups.items():
-            if not shape[1] or len(members) < _MIN_BLOCKS or len(members) <= len(best):
-                continue
-            if all(_comment_like(member) for member in members):
-                best = members
+    for members in sorted(groups.values(), key=len, reverse=True):
+        if len(members) < max(_MIN_BLOCKS, len(best)):
+            break
+        kept = [member for member in members if not _furniture(member)]
+        liked = [member for member in kept if _comment_like(member)]
+        if len(liked) < _MIN_BLOCKS or len(liked) < _SHARE * len(kept) or not _in_comment_context(liked):
+            continue
+        if len(liked) > len(best) or _outer(liked, best):
+            best = liked
     return best
 
 
-def _regions(doc: HtmlElement) -> list[HtmlElement]:
-    regions = []
-    for el in s.REGIONS(doc):
-        named = f"{el.get('id') or ''} {el.get('class') or ''}"
-        if s.COMMENT_REGION_NAME.search(named) and not in_sidebar(el):
-            regions.append(el)
-    return [region for region in regions if not any(other in regions for other in region.iterancestors())]
-
-
-def _shape(el: HtmlElement) -> tuple[str, str]:
+def _shape(el: HtmlElement) -> tuple[str, str] | None:
     stem = _ID_STEM.match(el.get("id") or "")
     if stem:
         return el.tag, f"#{stem.group(1)}"
-    return el.tag, ""
+    classes = (el.get("class") or "").split()
+    return (el.tag, f".{classes[0]}") if classes else None
+
+
+def _furniture(el: HtmlElement) -> bool:
+    """Page chrome (navigation, the page's own header and footer, sidebars) never holds the thread, and
+    a block that holds the page's headline or navigation is a layout wrapper, not a comment. Themes do
+    put the comments in an article's footer."""
+    return (
+        in_sidebar(el)
+        or any(_chrome(ancestor) for ancestor in el.iterancestors("nav", "header", "footer"))
+        or bool(_WRAPPER(el))
+    )
+
+
+def _chrome(el: HtmlElement) -> bool:
+    parent = el.getparent()
+    return el.tag == "nav" or (parent is not None and parent.tag == "body")
+
+
+def _outer(candidate: list[HtmlElement], best: list[HtmlElement]) -> bool:
+    """Of two runs as long, the one around the other's blocks."""
+    return len(candidate) == len(best) and any(ancestor is candidate[0] for ancestor in best[0].iterancestors())
 
 
 def _comment_like(block: HtmlElement) -> bool:
-    """A date shown in the block and a few words besides it."""
-    dated = bool(block.xpath(".//time")) or any(
-        looks_like_shown_date(collapse(el.text or "")) for el in block.iter() if isinstance(el.tag, str)
+    """A date or an author shown in the block (or in the ``dt`` before a ``dd``) and a few words (or CJK
+    characters) besides them, mostly outside links."""
+    parts = [block]
+    previous = block.getprevious()
+    if block.tag == "dd" and previous is not None and previous.tag == "dt":
+        parts.insert(0, previous)
+    shown = next((found for found in map(_shown_date, parts) if found is not None), None)
+    named = next((found[0] for part in parts for selector in s.AUTHOR if (found := selector(part))), None)
+    if shown is None and named is None:
+        return False
+    text = visible_text(block)
+    byline = _tokens(shown or "") + (_tokens(visible_text(named)) if named is not None else 0)
+    if _tokens(text) - byline < _MIN_BODY_TOKENS:
+        return False
+    return _linked(block) < _MAX_LINKED * len(text)
+
+
+def _linked(block: HtmlElement) -> int:
+    """Characters in links, leaving out the first two short ones (a comment links its author and date; a
+    teaser links its headline, a profile card its many menu entries)."""
+    shown = [visible_text(link) for link in block.iter("a")]
+    short = [words for words in shown if len(words.split()) <= _LINK_WORDS]
+    return sum(len(words) for words in shown) - sum(len(words) for words in short[:2])
+
+
+def _tokens(text: str) -> int:
+    return len(text.split()) + len(_CJK.findall(text))
+
+
+def _shown_date(block: HtmlElement) -> str | None:
+    """The first date the block shows, in a ``time`` element or as a short text."""
+    for el in block.iter():
+        if el.tag == "time":
+            return visible_text(el)
+        for shown in (el.text, el.tail if el is not block else None):
+            if shown and len(shown) < _MAX_LABEL_CHARS * 2 and looks_like_shown_date(collapse(shown)):
+                return collapse(shown)
+    return None
+
+
+def _in_comment_context(members: list[HtmlElement]) -> bool:
+    return (
+        any(_in_named_region(member) for member in members[:3])
+        or _under_comment_heading(members[0])
+        or (len(members) >= _MIN_SIGNED and sum(1 for member in members if _user_byline(member)) * 2 >= len(members))
     )
-    return dated and len(visible_text(block).split()) >= _MIN_BODY_WORDS
+
+
+def _in_named_region(el: HtmlElement) -> bool:
+    for ancestor in el.iterancestors(*_REGION_TAGS):
+        named = f"{ancestor.get('id') or ''} {ancestor.get('class') or ''}"
+        if s.COMMENT_REGION_NAME.search(named):
+            return True
+    return False
+
+
+def _under_comment_heading(first: HtmlElement) -> bool:
+    """A short heading, label or counter naming comments just before the run or its containers."""
+    node: HtmlElement | None = first
+    for _ in range(4):
+        if node is None:
+            return False
+        sibling = node.getprevious()
+        for _ in range(6):
+            if sibling is None:
+                break
+            if _names_comments(sibling):
+                return True
+            sibling = sibling.getprevious()
+        node = node.getparent()
+    return False
+
+
+def _names_comments(el: HtmlElement) -> bool:
+    if not isinstance(el.tag, str):
+        return False
+    candidates = [el] if el.tag in _HEADINGS else []
+    candidates += [child for child in el.iter(*_HEADINGS) if child is not el][:20]
+    for candidate in candidates:
+        shown = visible_text(candidate)
+        if shown and len(shown) <= _MAX_LABEL_CHARS and s.COMMENT_WORDS.search(shown):
+            return True
+    return False
+
+
+def _user_byline(block: HtmlElement) -> bool:
+    """A link to a user's page or an author attribute: the block says who wrote it."""
+    return bool(s.USER_MARK(block))

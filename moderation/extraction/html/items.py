@@ -19,6 +19,8 @@ from moderation.extraction.html.generic import repeated_blocks
 from moderation.extraction.html.text import collapse
 
 _ITEM_MARK = "data-moderation-item"
+#: The general finder's rule name: it comes last, and no site's markup wrote it.
+GENERAL_RULE = "repeated_blocks"
 
 
 @dataclass
@@ -31,19 +33,21 @@ class Item:
     parent: int | None = None
 
 
-def candidate_rules(doc: HtmlElement) -> Iterator[tuple[str, list[HtmlElement]]]:
-    """(rule, item elements) for every rule that finds items outside link notifications, in order."""
+def candidate_rules(doc: HtmlElement, without: frozenset[str] = frozenset()) -> Iterator[tuple[str, list[HtmlElement]]]:
+    """(rule, item elements) for every rule not switched off that finds items outside link
+    notifications, in order."""
     notifications = set(s.LINK_NOTIFICATIONS(doc))
     for name, selector in s.COMMENT_ITEMS:
-        nodes = [node for node in selector(doc) if node not in notifications]
+        nodes = [node for node in selector(doc) if node not in notifications] if name not in without else []
         if nodes:
             yield name, nodes
-    by_class = [el for el in doc.iter() if isinstance(el.tag, str) and _has_item_class(el)]
-    if by_class:
-        yield "comment_item_class", by_class
-    generic = repeated_blocks(doc)
+    if "comment_item_class" not in without:
+        by_class = [el for el in doc.iter() if isinstance(el.tag, str) and _has_item_class(el)]
+        if by_class:
+            yield "comment_item_class", by_class
+    generic = repeated_blocks(doc) if GENERAL_RULE not in without else []
     if generic:
-        yield "repeated_blocks", generic
+        yield GENERAL_RULE, generic
 
 
 def _has_item_class(el: HtmlElement) -> bool:
@@ -76,7 +80,7 @@ def _lead(node: HtmlElement) -> list[HtmlElement]:
 def _depth(node: HtmlElement, members: set[HtmlElement]) -> int:
     """The larger of the depth the markup states (``depth-N``, "level N") and the one its nesting shows."""
     enclosing = sum(1 for ancestor in node.iterancestors() if ancestor in members)
-    containers = len(s.REPLY_CONTAINERS(node))
+    containers = sum(1 for ancestor in node.iterancestors() if s.is_reply_container(ancestor))
     sub = 1 if s.SUB_ITEM_CLASS.search(node.get("class") or "") else 0
     return max(_stated_depth(node), max(enclosing, containers) + sub)
 
@@ -105,7 +109,7 @@ def own_copy(item: Item, members: list[Item]) -> HtmlElement:
             other.node.attrib.pop(_ITEM_MARK, None)
     for nested in clone.xpath(f".//*[@{_ITEM_MARK}]"):
         nested.getparent().remove(nested)
-    for replies in s.REPLY_LISTS(clone):
+    for replies in [el for el in clone.iterdescendants() if isinstance(el.tag, str) and s.is_reply_container(el)]:
         if replies.getparent() is not None:
             replies.getparent().remove(replies)
     clone.attrib.pop(_ITEM_MARK, None)

@@ -7,7 +7,7 @@ import re
 from lxml.html import HtmlElement
 
 _SPACES = re.compile(r"\s+")
-_BLOCKS = frozenset(
+BLOCKS = frozenset(
     "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 header hr li"
     " main nav ol p pre section table td th tr ul".split()
 )
@@ -26,7 +26,7 @@ def visible_text(element: HtmlElement) -> str:
 
 
 def _walk(element: HtmlElement, parts: list[str]) -> None:
-    block = isinstance(element.tag, str) and element.tag in _BLOCKS
+    block = isinstance(element.tag, str) and element.tag in BLOCKS
     if block:
         parts.append(" ")
     if isinstance(element.tag, str) and element.text:
