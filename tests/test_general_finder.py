@@ -118,6 +118,22 @@ def test_replies_in_a_sub_block_after_their_parent_hang_under_it() -> None:
     assert reply.published == datetime(2021, 5, 5, 23, 15)
 
 
+def test_a_blog_owners_answer_inside_a_readers_comment_is_a_reply_of_its_own() -> None:
+    readers = ("这篇文章写得很好", "我不同意作者的看法", "港口计划太贵了")
+    items = "".join(
+        f"<li class='item' id='c{n}'><div class='info'><a href='/u/{n}'>读者{n}</a>"
+        f"<span class='time'>2019-05-1{n} 10:2{n}</span></div><p>{text}</p>"
+        f"<div class='owner'><span>博主回复:</span>谢谢你的留言 <span>2019-05-1{n} 12:00</span></div></li>"
+        for n, text in enumerate(readers, start=1)
+    )
+    thread = _read(_page(f"<div class='box'><h3>评论 (3)</h3><ul>{items}</ul></div>", lang="zh"))
+    assert [c.text for c in thread.comments[::2]] == list(readers)
+    for reader, answer in zip(thread.comments[::2], thread.comments[1::2], strict=True):
+        assert answer.parent == reader.id
+        assert answer.text.startswith("博主回复")
+        assert answer.published_raw is not None and answer.published_raw.endswith("12:00")
+
+
 def test_teasers_with_dates_and_bylines_under_a_comment_heading_are_not_comments() -> None:
     teasers = "".join(
         f"<li class='teaser'><a href='/opinion/{n}'>Comment: why the harbour plan will fail us all, part {n}</a>"

@@ -153,13 +153,15 @@ FURNITURE = XPath(
     f" or {has_class('comment-edit')} or {has_class('links')} or {has_class('hidden')}"
     " or contains(@class, 'report-link') or contains(@class, 'vote') or contains(@class, 'Like')"
     " or contains(@class, 'like-') or contains(@class, 'comment-footer') or contains(@class, 'wc-footer')"
-    " or contains(@class, 'reply-button') or contains(@class, 'xf-comment-reply') or contains(@class, 'avatar')"
+    " or contains(@class, 'reply-button') or contains(@class, 'xf-comment-reply')"
+    " or contains(concat(' ', @class), ' avatar') or contains(@class, '-avatar') or contains(@class, '_avatar')"
     " or contains(@class, 'quote_link') or contains(@class, 'direct_link') or contains(@class, 'reply-login')]"
 )
 #: Links and buttons that act on a comment, by their whole text (gold rule: never comment text).
 ACTION_TEXT = re.compile(
     r"^(?:reply|antworten|beantworten|répondre|repondre|report|melden|zitieren|quote|share|teilen|partager"
-    r"|delete|löschen|edit|bearbeiten|permalink|#|like|liken|gefällt mir|j'aime|flag|signaler)$",
+    r"|delete|löschen|edit|bearbeiten|permalink|#|like|liken|gefällt mir|j'aime|flag|signaler"
+    r"|collapse|expand|einklappen|ausklappen|hide|show more|more)$",
     re.IGNORECASE,
 )
 ACTIONS = XPath(".//a | .//button | .//span[@role='button']")

@@ -35,8 +35,9 @@ def read_comments(
     doc: HtmlElement, article: Article, without: frozenset[str] = frozenset(), announced: int | None = None
 ) -> Found:
     """The first strategy whose items read as comments wins; pingbacks and widgets are excluded. When the
-    page announces more comments than that rule found, the general finder gets its say, and the longer
-    list wins. Rules named in ``without`` are switched off (the benchmark's generalisation check)."""
+    page announces more comments than that rule found, the general finder gets its say, and its list wins
+    when it holds every comment the rule found and more. Rules named in ``without`` are switched off (the
+    benchmark's generalisation check)."""
     languages = page_languages(doc)
     structured = _from_jsonld(doc, article, languages) if "json_ld" not in without else []
     if structured:
@@ -50,7 +51,8 @@ def read_comments(
         if not main:
             continue
         items = build_items(main)
-        parts = [read_item(own_copy(item, items)) for item in items]
+        members = {item.node for item in items}
+        parts = [read_item(own_copy(item, members)) for item in items]
         comments = _comments(items, parts, article, languages)
         if not _reads_as_comments(comments):
             continue
@@ -58,9 +60,15 @@ def read_comments(
         found = Found(comments, excluded + [x for x, n in zip(sidebar, nodes, strict=True) if n not in main], rule)
         if best is None and (announced is None or len(comments) >= announced):
             return found
-        if best is None or len(comments) > len(best.comments):
+        if best is None or _extends(comments, best.comments):
             best = found
     return best or Found([], excluded, None)
+
+
+def _extends(wider: list[Comment], found: list[Comment]) -> bool:
+    """Whether the general finder's list holds every comment a rule found, and more."""
+    texts = {comment.text for comment in wider}
+    return len(wider) > len(found) and all(comment.text in texts for comment in found)
 
 
 def _reads_as_comments(comments: list[Comment]) -> bool:

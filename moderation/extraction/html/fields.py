@@ -296,7 +296,7 @@ def _text(own: HtmlElement, header_parts: list[HtmlElement], shown: tuple[str | 
     ]
     bodies = [body for body in bodies if not any(other is not body and _contains(other, body) for other in bodies)]
     if bodies:
-        text = " ".join(visible_text(body) for body in bodies)
+        text = collapse(" ".join(visible_text(body) for body in bodies))
         title = _title(own, bodies, header_parts)
         return collapse(f"{title} {text}") if title else text
     for part in [*header_parts, *s.HEADER(own)]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from itertools import islice
 
 from lxml.etree import XPath
 from lxml.html import HtmlElement
@@ -24,36 +25,88 @@ from moderation.extraction.html.text import collapse, visible_text
 _ID_STEM = re.compile(r"^(\D+?)[-_]?\d+$")
 _ITEM_TAGS = ("li", "div", "article", "section", "dd", "tr", "table")
 _MIN_BLOCKS = 2
-_SHARE = 0.8
+_SHARE = 0.75
 _MIN_BODY_TOKENS = 3
 _MIN_SIGNED = 3  # a byline alone places a run among comments only when the run is no pair of wrappers
 _MAX_LABEL_CHARS = 80
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _MAX_LINKED = 0.5
+_NEAR = 4  # ancestors looked at for a section or heading naming the comments
 _LINK_WORDS = 5
 _REGION_TAGS = ("div", "section", "ul", "ol", "article", "aside", "main", "dl", "table")
 _WRAPPER = XPath(".//h1 | .//nav")
-_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "span", "div", "p", "a", "label"})
+_REPLY_TAGS = ("div", "li", "dd", "section", "aside")
+# Headings, labels and counters; not links, which jump to the comments from elsewhere ("Vos réactions (11)").
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "span", "div", "p", "label"})
 
 
 def repeated_blocks(doc: HtmlElement) -> list[HtmlElement]:
-    """The largest run of same-shaped, comment-like blocks in a comment context, or []."""
+    """The longest run of same-shaped, comment-like blocks in a comment context, or []; of two as long,
+    the one with more signs of a comment section around it, then the outer one."""
     groups: dict[tuple[str, str], list[HtmlElement]] = defaultdict(list)
     for el in doc.iter(*_ITEM_TAGS):
         shape = _shape(el)
         if shape is not None:
             groups[shape].append(el)
     best: list[HtmlElement] = []
+    best_signs = 0
     for members in sorted(groups.values(), key=len, reverse=True):
-        if len(members) < max(_MIN_BLOCKS, len(best)):
+        if len(members) < _MIN_BLOCKS:
             break
-        kept = [member for member in members if not _furniture(member)]
-        liked = [member for member in kept if _comment_like(member)]
-        if len(liked) < _MIN_BLOCKS or len(liked) < _SHARE * len(kept) or not _in_comment_context(liked):
+        read = [(member, _body_tokens(member)) for member in members if not _furniture(member)]
+        signed = [member for member, tokens in read if tokens is not None and tokens > 0]
+        liked = [member for member, tokens in read if tokens is not None and tokens >= _MIN_BODY_TOKENS]
+        written = sum(1 for _, tokens in read if tokens != 0)  # collapsed stubs show a byline and no text
+        if len(liked) < _MIN_BLOCKS or len(liked) < _SHARE * written:
             continue
-        if len(liked) > len(best) or _outer(liked, best):
-            best = liked
-    return best
+        signs = _comment_signs(signed)
+        if not signs:
+            continue
+        if len(signed) > len(best) or (len(signed) == len(best) and (signs > best_signs or _outer(signed, best))):
+            best, best_signs = signed, signs
+    return _with_inline_replies(best)
+
+
+def _with_inline_replies(blocks: list[HtmlElement]) -> list[HtmlElement]:
+    """The blocks, and inside each the answers shown within it (a blog owner's "博主回复", an author's reply
+    under the reader's comment): a later part with a date of its own and text besides it."""
+    members = set(blocks)
+    found: list[HtmlElement] = []
+    for block in blocks:
+        found.append(block)
+        first = _date_holder(block)
+        if first is None:
+            continue
+        for el in block.iterdescendants(*_REPLY_TAGS):
+            if el in members or any(ancestor in members and ancestor is not block for ancestor in el.iterancestors()):
+                continue
+            if el.xpath("ancestor::blockquote") or first is el or _contains(el, first) or _contains(first, el):
+                continue
+            answer = _follows(first, el, block) and _date_holder(el) is not None
+            inside = any(_contains(other, el) for other in found if other is not block)
+            if answer and not inside and (_body_tokens(el) or 0) >= _MIN_BODY_TOKENS:
+                found.append(el)
+    return found
+
+
+def _date_holder(block: HtmlElement) -> HtmlElement | None:
+    """The first element of the block showing a date."""
+    found = _first_date(block)
+    return found[0] if found is not None else None
+
+
+def _contains(outer: HtmlElement, inner: HtmlElement) -> bool:
+    return any(ancestor is outer for ancestor in inner.iterancestors())
+
+
+def _follows(first: HtmlElement, later: HtmlElement, block: HtmlElement) -> bool:
+    """Whether ``later`` comes after ``first`` inside ``block``, in document order."""
+    for holder in (first, *first.iterancestors()):
+        if holder is block:
+            return False
+        if any(el is later or _contains(el, later) for el in holder.itersiblings()):
+            return True
+    return False
 
 
 def _shape(el: HtmlElement) -> tuple[str, str] | None:
@@ -85,9 +138,10 @@ def _outer(candidate: list[HtmlElement], best: list[HtmlElement]) -> bool:
     return len(candidate) == len(best) and any(ancestor is candidate[0] for ancestor in best[0].iterancestors())
 
 
-def _comment_like(block: HtmlElement) -> bool:
-    """A date or an author shown in the block (or in the ``dt`` before a ``dd``) and a few words (or CJK
-    characters) besides them, mostly outside links."""
+def _body_tokens(block: HtmlElement) -> int | None:
+    """How many words (or CJK characters) the block shows besides its date, author and controls, or None
+    when it shows neither a date nor an author (in itself or in the ``dt`` before a ``dd``), or is mostly
+    links."""
     parts = [block]
     previous = block.getprevious()
     if block.tag == "dd" and previous is not None and previous.tag == "dt":
@@ -95,12 +149,18 @@ def _comment_like(block: HtmlElement) -> bool:
     shown = next((found for found in map(_shown_date, parts) if found is not None), None)
     named = next((found[0] for part in parts for selector in s.AUTHOR if (found := selector(part))), None)
     if shown is None and named is None:
-        return False
+        return None
     text = visible_text(block)
+    if _linked(block) >= _MAX_LINKED * len(text):
+        return None
     byline = _tokens(shown or "") + (_tokens(visible_text(named)) if named is not None else 0)
-    if _tokens(text) - byline < _MIN_BODY_TOKENS:
-        return False
-    return _linked(block) < _MAX_LINKED * len(text)
+    return max(_tokens(text) - byline - _control_tokens(block), 0)
+
+
+def _control_tokens(block: HtmlElement) -> int:
+    """Words in controls ("Reply", "Expand", "Flag"): a collapsed stub shows those and a byline only."""
+    actions = [el for el in s.ACTIONS(block) if s.ACTION_TEXT.match(visible_text(el))]
+    return sum(_tokens(visible_text(el)) for el in actions)
 
 
 def _linked(block: HtmlElement) -> int:
@@ -117,25 +177,36 @@ def _tokens(text: str) -> int:
 
 def _shown_date(block: HtmlElement) -> str | None:
     """The first date the block shows, in a ``time`` element or as a short text."""
+    found = _first_date(block)
+    return found[1] if found is not None else None
+
+
+def _first_date(block: HtmlElement) -> tuple[HtmlElement, str] | None:
     for el in block.iter():
         if el.tag == "time":
-            return visible_text(el)
+            return el, visible_text(el)
         for shown in (el.text, el.tail if el is not block else None):
             if shown and len(shown) < _MAX_LABEL_CHARS * 2 and looks_like_shown_date(collapse(shown)):
-                return collapse(shown)
+                return el, collapse(shown)
     return None
 
 
-def _in_comment_context(members: list[HtmlElement]) -> bool:
+def _comment_signs(members: list[HtmlElement]) -> int:
+    """How many signs place the run among comments: a section named for them, a heading or counter naming
+    them, bylines linking to user pages on most blocks (runs of three or more)."""
+    if not members:
+        return 0
+    users = sum(1 for member in members if _user_byline(member))
     return (
         any(_in_named_region(member) for member in members[:3])
-        or _under_comment_heading(members[0])
-        or (len(members) >= _MIN_SIGNED and sum(1 for member in members if _user_byline(member)) * 2 >= len(members))
+        + _under_comment_heading(members[0])
+        + (len(members) >= _MIN_SIGNED and users >= _SHARE * len(members))
     )
 
 
 def _in_named_region(el: HtmlElement) -> bool:
-    for ancestor in el.iterancestors(*_REGION_TAGS):
+    """A section named for comments close around the block (not a site-wide "forum" wrapper)."""
+    for ancestor in islice(el.iterancestors(*_REGION_TAGS), _NEAR):
         named = f"{ancestor.get('id') or ''} {ancestor.get('class') or ''}"
         if s.COMMENT_REGION_NAME.search(named):
             return True
@@ -145,7 +216,7 @@ def _in_named_region(el: HtmlElement) -> bool:
 def _under_comment_heading(first: HtmlElement) -> bool:
     """A short heading, label or counter naming comments just before the run or its containers."""
     node: HtmlElement | None = first
-    for _ in range(4):
+    for _ in range(_NEAR):
         if node is None:
             return False
         sibling = node.getprevious()

@@ -97,22 +97,24 @@ def _stated_depth(node: HtmlElement) -> int:
     return 0
 
 
-def own_copy(item: Item, members: list[Item]) -> HtmlElement:
-    """A detached copy of the item holding only its own comment: nested items and reply lists removed."""
-    for other in members:
-        other.node.set(_ITEM_MARK, "1")
+def own_copy(item: Item, members: set[HtmlElement]) -> HtmlElement:
+    """A detached copy of the item holding only its own comment: nested items and reply lists removed.
+    ``members`` are the elements of every item; only those inside this one are looked at, so reading a
+    thread's items stays linear in its size."""
+    nested = [el for el in item.node.iterdescendants() if el in members]
+    for el in nested:
+        el.set(_ITEM_MARK, "1")
     try:
         wrapper = HtmlElement("div") if item.lead else None
         clone = copy.deepcopy(item.node)
     finally:
-        for other in members:
-            other.node.attrib.pop(_ITEM_MARK, None)
+        for el in nested:
+            el.attrib.pop(_ITEM_MARK, None)
     for nested in clone.xpath(f".//*[@{_ITEM_MARK}]"):
         nested.getparent().remove(nested)
     for replies in [el for el in clone.iterdescendants() if isinstance(el.tag, str) and s.is_reply_container(el)]:
         if replies.getparent() is not None:
             replies.getparent().remove(replies)
-    clone.attrib.pop(_ITEM_MARK, None)
     if wrapper is None:
         return clone
     for lead in item.lead:
