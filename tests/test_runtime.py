@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -124,19 +125,42 @@ def test_fine_tuned_layers_get_their_own_export(tiny_encoder_dir: Path, int8: En
 
 
 @needs_onnxruntime
-def test_auto_picks_int8_where_onnxruntime_agrees_with_fp32(tiny_encoder_dir: Path, cache: Path) -> None:
-    encoder = Encoder.load(tiny_encoder_dir, mode="auto", cache_dir=cache)
-    assert encoder.mode == "int8", encoder.mode_reason
-    assert "probe cosine" in encoder.mode_reason
+@pytest.mark.parametrize("fastest", ["int8", "bf16", "fp32"])
+def test_auto_picks_the_fastest_mode_that_agrees_with_fp32_on_this_cpu(
+    tiny_encoder_dir: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, fastest: str
+) -> None:
+    monkeypatch.setattr(runtime, "has_native_bf16", lambda: True)
+    speeds = {"int8": 0.02, "bf16": 0.02, "fp32": 0.02, fastest: 0.01}
+    monkeypatch.setattr(runtime, "time_engines", lambda tokenizer, engines: {e.mode: speeds[e.mode] for e in engines})
+    encoder = Encoder.load(tiny_encoder_dir, mode="auto", cache_dir=cache / fastest)
+    assert encoder.mode == fastest, encoder.mode_reason
+    assert "fastest that agrees with fp32" in encoder.mode_reason and "probe cosine" in encoder.mode_reason
 
 
 @needs_onnxruntime
-def test_auto_falls_back_when_int8_drifts_on_this_cpu(
+def test_auto_measures_once_per_machine_and_keeps_the_answer(
+    tiny_encoder_dir: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime, "has_native_bf16", lambda: True)
+    first = Encoder.load(tiny_encoder_dir, mode="auto", cache_dir=cache)
+    stored = list((cache / "auto").glob("*.json"))
+    assert len(stored) == 1 and {"int8", "bf16", "fp32"} <= json.loads(stored[0].read_text()).keys()
+
+    def no_timing(tokenizer: object, engines: object) -> dict[str, float]:
+        raise AssertionError("timed again although this machine's answer is cached")
+
+    monkeypatch.setattr(runtime, "time_engines", no_timing)
+    assert Encoder.load(tiny_encoder_dir, mode="auto", cache_dir=cache).mode == first.mode
+
+
+@needs_onnxruntime
+def test_auto_never_picks_a_mode_that_drifts_however_fast(
     tiny_encoder_dir: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(runtime, "probe_cosine", lambda *args: 0.9)
+    monkeypatch.setattr(runtime, "has_native_bf16", lambda: True)
     encoder = Encoder.load(tiny_encoder_dir, mode="auto", cache_dir=cache)
-    assert encoder.mode in ("fp32", "bf16") and "drifts" in encoder.mode_reason
+    assert encoder.mode == "fp32" and "drifts" in encoder.mode_reason
 
 
 def test_without_onnxruntime_auto_is_fp32_and_int8_says_how_to_install(
@@ -193,7 +217,7 @@ def test_scorer_load_takes_a_mode_and_every_mode_answers_alike(
     for mode in ("fp32", "int8", "bf16", "auto"):
         scorer = Scorer.load(tiny_encoder_dir, heads=tiny_random_heads, mode=mode)
         backend = scorer.backends["sentiment"]
-        assert backend.mode == (mode if mode != "auto" else "int8")  # type: ignore[attr-defined]
+        assert mode == "auto" or backend.mode == mode  # type: ignore[attr-defined]
         answers[mode] = [
             [*s.sentiment.probabilities.values(), *s.toxicity.probabilities.values()]
             for s in scorer.predict(TEXTS, TARGETS)

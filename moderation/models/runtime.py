@@ -10,9 +10,10 @@ Modes (``Scorer.load(..., mode=...)``; docs/speed.md has the measured table):
   holds (fine-tuned layers included), so retrained weights never reuse a stale export.
 - ``bf16``: PyTorch under bfloat16 autocast. Fast only on CPUs with bf16 matrix units (AMX,
   AVX512-BF16); on AVX2-only CPUs it is emulated and several times slower than fp32.
-- ``auto``: int8 on CPU when ONNX Runtime is installed and a probe on this CPU stays within
-  :data:`AUTO_MIN_COSINE` of fp32, else bf16 where the CPU has bf16 units, else fp32. On CUDA: bf16
-  autocast where the GPU supports it (Ampere and later), else fp32.
+- ``auto``: on CPU, the fastest of the modes that agree with fp32 here: int8 when ONNX Runtime is
+  installed and bf16 where the CPU has bf16 units, each kept only when a probe stays within
+  :data:`AUTO_MIN_COSINE` of fp32, timed against fp32 on a short batch at first load and the result
+  cached per machine. On CUDA: bf16 autocast where the GPU supports it (Ampere and later), else fp32.
 
 An engine maps padded ``int64`` inputs (``input_ids``, ``attention_mask``, where the tokenizer makes
 them ``token_type_ids``, and optionally ``target_side``) to the last hidden state as a float32
@@ -29,7 +30,9 @@ import hashlib
 import json
 import logging
 import os
+import platform
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -343,15 +346,107 @@ def _auto(model: PreTrainedModel, tokenizer: Any, device: str, cache_dir: Path |
         if torch.device(device).type == "cuda" and torch.cuda.is_bf16_supported():
             return Selection(TorchEngine(model, device, bf16=True), "auto", f"bf16 autocast on {device}")
         return Selection(TorchEngine(model, device), "auto", f"fp32 on {device}")
-    fallback = TorchEngine(model, device, bf16=has_native_bf16())
-    if not has_onnxruntime():
-        return Selection(fallback, "auto", f"onnxruntime is not installed ({INSTALL_HINT})")
-    engine = OnnxEngine(export_int8(model, tokenizer, cache_dir=cache_dir))
-    cosine = probe_cosine(tokenizer, TorchEngine(model, device), engine)
-    if cosine < AUTO_MIN_COSINE:
-        reason = f"int8 drifts on this CPU (probe cosine {cosine:.4f} < {AUTO_MIN_COSINE})"
-        return Selection(fallback, "auto", reason)
-    return Selection(engine, "auto", f"int8 probe cosine {cosine:.4f} to fp32")
+    reference = TorchEngine(model, device)
+    agreeing: list[Engine] = []
+    notes: list[str] = []
+    candidates: list[Callable[[], Engine]] = []
+    if has_onnxruntime():
+        candidates.append(lambda: OnnxEngine(export_int8(model, tokenizer, cache_dir=cache_dir)))
+    else:
+        notes.append(f"onnxruntime is not installed ({INSTALL_HINT})")
+    if has_native_bf16():
+        candidates.append(lambda: TorchEngine(model, device, bf16=True))
+    for build in candidates:
+        engine = build()
+        cosine = probe_cosine(tokenizer, reference, engine)
+        if cosine >= AUTO_MIN_COSINE:
+            agreeing.append(engine)
+            notes.append(f"{engine.mode} probe cosine {cosine:.4f} to fp32")
+        else:
+            notes.append(f"{engine.mode} drifts on this CPU (probe cosine {cosine:.4f} < {AUTO_MIN_COSINE})")
+    if not agreeing:
+        return Selection(reference, "auto", "; ".join(notes) or "fp32: no faster mode on this CPU")
+    engines = [*agreeing, reference]
+    timings = _measured_speeds(model, tokenizer, engines, Path(cache_dir or default_cache_dir()))
+    chosen = min(engines, key=lambda engine: timings[engine.mode])
+    speeds = ", ".join(f"{mode} {seconds * 1000:.1f} ms" for mode, seconds in sorted(timings.items()))
+    return Selection(chosen, "auto", f"fastest that agrees with fp32 on this CPU ({speeds}); {'; '.join(notes)}")
+
+
+#: Rows of the batch ``auto`` times each agreeing mode on: the scorer's batch of comment-length texts
+#: (three probe texts each, about 45 tokens).
+SPEED_ROWS = 32
+SPEED_ROUNDS = 3
+
+
+def _measured_speeds(model: PreTrainedModel, tokenizer: Any, engines: list[Engine], cache: Path) -> dict[str, float]:
+    """Seconds per batch of :data:`SPEED_ROWS` comments for each engine, best of a few interleaved rounds,
+    measured once per machine, model shape and set of modes and kept in the cache: the fastest mode
+    differs between CPUs (int8 on AVX2, bf16 where AMX multiplies bf16 many times faster than fp32)."""
+    key = _machine_key(model, sorted(engine.mode for engine in engines))
+    path = cache / "auto" / f"{key}.json"
+    with contextlib.suppress(OSError, ValueError):
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(stored, dict) and {engine.mode for engine in engines} <= stored.keys():
+            return {mode: float(stored[mode]) for mode in (engine.mode for engine in engines)}
+    timings = time_engines(tokenizer, engines)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+            json.dump(timings, handle)
+        os.replace(handle.name, path)
+    return timings
+
+
+def time_engines(tokenizer: Any, engines: list[Engine]) -> dict[str, float]:
+    """Best seconds per batch of each engine on the probe texts, rounds interleaved against noise."""
+    count = len(PROBE_TEXTS)
+    texts = [" ".join(PROBE_TEXTS[(i + k) % count] for k in range(3)) for i in range(SPEED_ROWS)]
+    inputs = dict(tokenizer(texts, padding=True, return_tensors="np"))
+    inputs = {name: np.asarray(array, dtype=np.int64) for name, array in inputs.items()}
+    for engine in engines:
+        engine(inputs)  # warm-up: first calls allocate and compile
+    best = {engine.mode: float("inf") for engine in engines}
+    for _ in range(SPEED_ROUNDS):
+        for engine in engines:
+            started = time.perf_counter()
+            engine(inputs)
+            best[engine.mode] = min(best[engine.mode], time.perf_counter() - started)
+    return best
+
+
+def _machine_key(model: PreTrainedModel, modes: list[str]) -> str:
+    """What the fastest mode depends on: the CPU, the cores this process has, the library versions, the
+    model's shape (not its weights) and the modes in the running."""
+    import torch
+
+    parts = [
+        platform.machine(),
+        _cpu_model(),
+        str(cpu_count()),
+        torch.__version__,
+        _version("onnxruntime"),
+        model.config.to_json_string(use_diff=True),
+        ",".join(modes),
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith(("model name", "flags")):
+                return line
+    return platform.processor()
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "-"
 
 
 def probe_cosine(tokenizer: Any, reference: Engine, candidate: Engine) -> float:
