@@ -134,6 +134,17 @@ def test_a_blog_owners_answer_inside_a_readers_comment_is_a_reply_of_its_own() -
         assert answer.published_raw is not None and answer.published_raw.endswith("12:00")
 
 
+def test_an_author_in_a_bare_h5_is_read_as_the_author() -> None:
+    items = "".join(
+        f"<div class='entry' id='e{n}'><h5>Signer {n}</h5><span>March {n}, 2024</span><p>{text}</p></div>"
+        for n, text in enumerate(TEXTS, start=1)
+    )
+    thread = _read(_page(f"<section id='comments'>{items}</section>"))
+    assert [(c.author, c.published_raw, c.text) for c in thread.comments] == [
+        (f"Signer {n}", f"March {n}, 2024", text) for n, text in enumerate(TEXTS, start=1)
+    ]
+
+
 def test_teasers_with_dates_and_bylines_under_a_comment_heading_are_not_comments() -> None:
     teasers = "".join(
         f"<li class='teaser'><a href='/opinion/{n}'>Comment: why the harbour plan will fail us all, part {n}</a>"

@@ -49,7 +49,7 @@ _LINE_TAGS = frozenset({"div", "p", "li", "td", "th", "header", "footer", "dt", 
 _SEPARATORS = " \t\u00b7|\u2022\u2013\u2014-,:"
 _BRACKETS = "()[]"
 _SCORE = re.compile(r"^([+\-\u2212]?\d+)\s+(?:points?|punkte?|votes?|likes?)$", re.IGNORECASE)
-_FALLBACK_AUTHOR = ("strong", "b", "cite", "h4", "h3")
+_FALLBACK_AUTHOR = ("strong", "b", "cite", "h5", "h4", "h3")
 
 
 @dataclass
