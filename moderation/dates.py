@@ -232,6 +232,8 @@ def parse_shown_datetime(
     Relative dates count back from ``reference``, the page's own date; without one they, and dates shown
     without a year, give None: never the wall clock, so extraction is reproducible.
     """
+    if len(raw) > _MAX_PARSE_CHARS * 2:  # no date is that long; cleaning is not run on unbounded input
+        return None
     text = _clean_shown(raw)
     if not text or len(text) > _MAX_PARSE_CHARS:
         return None

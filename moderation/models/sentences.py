@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-_BOUNDARY = re.compile(r"(?:(?<=[.!?\u2026])|(?<=[.!?\u2026][\"'\u201d\u2019)\]]))\s+|\s*\n\s*")
+# A line break starts the match (spaces before it are trimmed off the sentence): a leading ``\s*`` would
+# rescan every run of spaces from each of its positions, quadratic in the run.
+_BOUNDARY = re.compile(r"(?:(?<=[.!?\u2026])|(?<=[.!?\u2026][\"'\u201d\u2019)\]]))\s+|\n\s*")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
