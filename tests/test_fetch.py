@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from moderation import InputError, Source, extract
+from moderation.extraction import fetch as fetch_module
 from tests.conftest import EXAMPLE
 
 
@@ -23,6 +26,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/redirect": lambda: self._redirect("/page"),
             "/loop": lambda: self._redirect("/loop"),
             "/slow": self._slow,
+            "/trickle": self._trickle,
         }
         routes.get(self.path, lambda: self._send(404, b"not found", "text/plain"))()
 
@@ -45,6 +49,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         for _ in range(50):
             self.wfile.write(b"y" * 100)
+        self.close_connection = True
+
+    def _trickle(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        for _ in range(20):
+            self.wfile.write(b"z")
+            self.wfile.flush()
+            time.sleep(0.1)
         self.close_connection = True
 
     def _slow(self) -> None:
@@ -71,17 +85,17 @@ def server() -> Iterator[str]:
 
 
 def test_a_page_fetched_over_http_extracts_like_the_file(server: str) -> None:
-    source = Source.from_url(f"{server}/page")
+    source = Source.from_url(f"{server}/page", allow_private=True)
     assert source.name == f"{server}/page"
     assert extract(source).comments[0].text.startswith("The Soviet Union")
 
 
 def test_redirects_are_followed_and_the_final_url_named(server: str) -> None:
-    assert Source.from_url(f"{server}/redirect").name == f"{server}/page"
+    assert Source.from_url(f"{server}/redirect", allow_private=True).name == f"{server}/page"
 
 
 def test_the_http_charset_is_honoured(server: str) -> None:
-    assert Source.from_url(f"{server}/latin1").text() == "café crème"
+    assert Source.from_url(f"{server}/latin1", allow_private=True).text() == "café crème"
 
 
 @pytest.mark.parametrize(
@@ -96,9 +110,33 @@ def test_the_http_charset_is_honoured(server: str) -> None:
 )
 def test_fetch_failures_are_input_errors(server: str, path: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
-        Source.from_url(f"{server}{path}", max_bytes=1000, timeout=0.5)
+        Source.from_url(f"{server}{path}", max_bytes=1000, timeout=0.5, allow_private=True)
 
 
 def test_only_http_urls_are_fetched() -> None:
     with pytest.raises(InputError, match="not an http"):
         Source.from_url("file:///etc/passwd")
+
+
+def test_loopback_and_private_addresses_are_refused_unless_allowed(server: str) -> None:
+    with pytest.raises(InputError, match="private or local address"):
+        Source.from_url(f"{server}/page")
+    with pytest.raises(InputError, match="private or local address"):
+        Source.from_url("http://169.254.169.254/latest/meta-data/")
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = {"intranet.example": "10.0.0.5", "public.example": "93.184.216.34"}
+
+    def resolve(host: str, port: object, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], 80))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    with pytest.raises(InputError, match=r"intranet\.example is a private or local address \(10\.0\.0\.5\)"):
+        fetch_module._refuse_private(httpx.Request("GET", "http://intranet.example/a"))
+    fetch_module._refuse_private(httpx.Request("GET", "http://public.example/a"))
+
+
+def test_a_server_that_trickles_bytes_meets_the_overall_deadline(server: str) -> None:
+    with pytest.raises(InputError, match="still arriving"):
+        Source.from_url(f"{server}/trickle", timeout=0.25, allow_private=True)

@@ -39,11 +39,14 @@ class Source:
         return cls(path.read_bytes(), str(path))
 
     @classmethod
-    def from_url(cls, url: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 20.0) -> Source:
-        """Fetch an ``http(s)://`` page (redirects followed, size capped while streaming)."""
+    def from_url(
+        cls, url: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = 20.0, allow_private: bool = False
+    ) -> Source:
+        """Fetch an ``http(s)://`` page (redirects followed, size capped while streaming, public addresses
+        only unless ``allow_private``)."""
         from moderation.extraction.fetch import fetch
 
-        return fetch(url, max_bytes=max_bytes, timeout=timeout)
+        return fetch(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
 
     @classmethod
     def from_bytes(cls, data: bytes, name: str = "<bytes>", *, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:

@@ -1,25 +1,50 @@
-"""Fetching a page over HTTP(S) with httpx: bounded in time, size and redirects."""
+"""Fetching a page over HTTP(S) with httpx: bounded in time, size and redirects, public addresses only.
+
+Every request (the first and each redirect) resolves its host and is refused when any address it resolves
+to is loopback, private, link-local, reserved or multicast, so a URL handed to the desk cannot reach the
+machine's own services or its network's (``http://169.254.169.254/``, ``http://localhost:8000/admin``).
+The whole fetch has one deadline besides the per-read timeout, so a server that trickles bytes cannot hold
+it either.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+import time
+from importlib.metadata import PackageNotFoundError, version
+
 import httpx
 
-from moderation import __version__
 from moderation.errors import InputError
 from moderation.extraction.base import Source
 
 MAX_REDIRECTS = 5
-USER_AGENT = f"moderation-desk/{__version__} (+comment thread extraction)"
+
+
+def _user_agent() -> str:
+    try:
+        release = version("moderation-desk")
+    except PackageNotFoundError:
+        release = "dev"
+    return f"moderation-desk/{release} (+comment thread extraction)"
+
+
+USER_AGENT = _user_agent()
 
 
 def is_url(text: str) -> bool:
     return text.startswith(("http://", "https://"))
 
 
-def fetch(url: str, *, max_bytes: int, timeout: float) -> Source:
-    """GET ``url``; the body is read in chunks and refused as soon as it passes ``max_bytes``."""
+def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool = False) -> Source:
+    """GET ``url``; the body is read in chunks and refused as soon as it passes ``max_bytes``, and the whole
+    fetch as soon as it passes ``timeout`` times the number of hops allowed. ``allow_private`` lets a
+    caller reach its own network on purpose (tests against 127.0.0.1)."""
     if not is_url(url):
         raise InputError(f"not an http(s) URL: {url!r}")
+    deadline = time.monotonic() + timeout * (MAX_REDIRECTS + 1)
+    hooks = {"request": [] if allow_private else [_refuse_private]}
     try:
         with (
             httpx.Client(
@@ -27,6 +52,7 @@ def fetch(url: str, *, max_bytes: int, timeout: float) -> Source:
                 max_redirects=MAX_REDIRECTS,
                 timeout=timeout,
                 headers={"User-Agent": USER_AGENT},
+                event_hooks=hooks,
             ) as client,
             client.stream("GET", url) as response,
         ):
@@ -40,6 +66,8 @@ def fetch(url: str, *, max_bytes: int, timeout: float) -> Source:
                 body += chunk
                 if len(body) > max_bytes:
                     raise InputError(f"{url} is over the {max_bytes:,}-byte limit")
+                if time.monotonic() > deadline:
+                    raise InputError(f"{url}: still arriving after {timeout * (MAX_REDIRECTS + 1):g} s")
             return Source(bytes(body), str(response.url), charset=response.charset_encoding)
     except httpx.TooManyRedirects as exc:
         raise InputError(f"{url}: more than {MAX_REDIRECTS} redirects") from exc
@@ -47,3 +75,16 @@ def fetch(url: str, *, max_bytes: int, timeout: float) -> Source:
         raise InputError(f"{url}: timed out after {timeout:g} s") from exc
     except httpx.HTTPError as exc:
         raise InputError(f"{url}: cannot fetch: {exc}") from exc
+
+
+def _refuse_private(request: httpx.Request) -> None:
+    """Refuse a request whose host is, or resolves to, an address outside the public internet."""
+    host = request.url.host
+    try:
+        infos = socket.getaddrinfo(host, request.url.port or 443, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise InputError(f"{request.url}: cannot resolve {host!r}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address.is_global or address.is_multicast:
+            raise InputError(f"{request.url}: {host} is a private or local address ({address}); refused")
