@@ -137,6 +137,19 @@ def revoke_key(session: Session, prefix: str, *, actor: str = "operator") -> Api
     return ApiKey.from_row(row)
 
 
+#: The name ``moderation serve --demo-key`` gives its key; each start revokes the previous one.
+DEMO_KEY_NAME = "demo (moderation serve)"
+
+
+def replace_demo_key(session: Session, scopes: Iterable[str], *, actor: str = "operator (serve)") -> NewKey:
+    """A fresh demo key, every earlier one revoked: trying the desk out never leaves a trail of live
+    all-scope keys behind."""
+    for key in list_keys(session, include_revoked=False):
+        if key.name == DEMO_KEY_NAME:
+            revoke_key(session, key.prefix, actor=actor)
+    return create_key(session, DEMO_KEY_NAME, scopes, actor=actor)
+
+
 def list_keys(session: Session, *, include_revoked: bool = True) -> list[ApiKey]:
     """Every key, oldest first."""
     return [ApiKey.from_row(row) for row in repository.list_api_keys(session, include_revoked=include_revoked)]

@@ -25,16 +25,17 @@ policy_app = typer.Typer(help="The moderation policy (TOML): show it, re-decide 
 def create_key(
     name: Annotated[str, typer.Argument(help="Who or what the key is for, e.g. 'coral-prod'.")],
     scope: Annotated[
-        list[str] | None, typer.Option("--scope", "-s", help="read, write or moderate; repeat for several.")
+        list[str] | None,
+        typer.Option("--scope", "-s", help="read, write or moderate; repeat for several (default: read only)."),
     ] = None,
     database_url: DatabaseOpt = DEFAULT_DATABASE,
 ) -> None:
-    """Create a key and print it once: only its hash is stored."""
+    """Create a key and print it once: only its hash is stored. Without --scope it may only read."""
     from moderation import keys
     from moderation.storage import make_engine, transaction
 
     with transaction(make_engine(database_url)) as session:
-        new = keys.create_key(session, name, scope or ["read", "write", "moderate"])
+        new = keys.create_key(session, name, scope or ["read"])
     err.print(f"key {new.key.prefix} ({new.key.name}) scopes {', '.join(new.key.scopes)}; store it now:")
     out.print(new.token, highlight=False)
 
@@ -119,7 +120,8 @@ def serve(
         list[str] | None, typer.Option("--load", help="Extract, score and store this source first; repeatable.")
     ] = None,
     demo_key: Annotated[
-        bool, typer.Option(help="Create a key with every scope and print it (for trying it out).")
+        bool,
+        typer.Option(help="Create a key with every scope and print it (for trying it out); revokes the previous one."),
     ] = False,
     open_reads: Annotated[bool, typer.Option(help="Let reads through without a key (writes still need one).")] = False,
     host: Annotated[str, typer.Option(help="Interface to bind; loopback by default.")] = "127.0.0.1",
@@ -139,6 +141,11 @@ def serve(
     from service.config import Settings
 
     settings = Settings(database_url=database_url, host=host, port=port, policy=policy, open_reads=open_reads)
+    try:
+        _port_is_free(host, port)
+    except InputError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from exc
     base = f"http://{host}:{port}"
     loaded_ids: list[int] = []
     from transformers.utils import logging as hf_logging
@@ -158,7 +165,7 @@ def serve(
                     )
     if demo_key:
         with transaction(make_engine(database_url)) as session:
-            token = keys.create_key(session, "demo", ["read", "write", "moderate"]).token
+            token = keys.replace_demo_key(session, ["read", "write", "moderate"]).token
         out.print(f"API key (every scope): {token}", highlight=False)
     out.print(f"API docs:        {base}/docs")
     for article_id in loaded_ids:
@@ -166,3 +173,14 @@ def serve(
         out.print(f"its comments:    {base}/v1/threads/{article_id}/comments")
         out.print(f"its report:      {base}/v1/threads/{article_id}/report.html")
     uvicorn.run(create_app(settings, scorer=scorer), host=host, port=port, log_level="info")
+
+
+def _port_is_free(host: str, port: int) -> None:
+    """Fail before loading the model or minting a demo key when the port is taken."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InputError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc

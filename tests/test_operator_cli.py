@@ -61,3 +61,37 @@ def test_policy_apply_re_decides_from_stored_scores_without_re_scoring(tmp_path:
     bad = tmp_path / "bad.toml"
     bad.write_text("thresholds = 3\n", encoding="utf-8")
     assert runner.invoke(app, ["policy", "apply", "--policy", str(bad), "--database-url", url]).exit_code == 2
+
+
+def test_a_key_created_without_scope_may_only_read(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    created = runner.invoke(app, ["keys", "create", "dashboard", "--database-url", url])
+    assert created.exit_code == 0, created.output
+    with transaction(make_engine(url)) as session:
+        key = keys.verify_key(session, created.stdout.strip().splitlines()[-1])
+        assert key is not None and list(key.scopes) == ["read"]
+
+
+def test_each_demo_key_revokes_the_one_before(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+    with transaction(engine) as session:
+        first = keys.replace_demo_key(session, ["read", "write", "moderate"]).token
+        second = keys.replace_demo_key(session, ["read", "write", "moderate"]).token
+        assert keys.verify_key(session, first) is None
+        assert keys.verify_key(session, second) is not None
+        live = [key for key in keys.list_keys(session, include_revoked=False) if key.name == keys.DEMO_KEY_NAME]
+        assert len(live) == 1
+
+
+def test_serve_refuses_a_taken_port_before_loading_anything(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        url = f"sqlite:///{tmp_path / 'serve.db'}"
+        result = runner.invoke(app, ["serve", "--demo-key", "--port", str(port), "--database-url", url])
+    assert result.exit_code == 2
+    assert f"cannot serve on 127.0.0.1:{port}" in result.output
+    assert "API key" not in result.output
