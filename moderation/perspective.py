@@ -9,17 +9,26 @@ point at this desk instead. No web framework here: the service parses the body i
 Field names are Perspective's lowerCamelCase; the proto field names (``requested_attributes``) are
 accepted too, as Google's JSON parser accepts both. Span offsets are UTF-16 code units, as
 Perspective's ``SpanScore`` documents, not Python string indices.
+
+A request without ``languages`` has its comment's language detected (:func:`detected_languages`, the
+desk's :mod:`moderation.language`), as Perspective detects it: the response carries it as
+``detectedLanguages``. An attribute is served in a language when a test split measures the model that
+scores that language for it (``Serves``, the scorer's :meth:`~moderation.models.scorer.Scorer.measured_in`);
+otherwise it is refused with Perspective's ``LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE``, or left out with
+``dropUnsupportedAttributes``. Text in which no language is detected (too short, emoji only) is taken to
+be English.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from moderation.errors import InputError
+from moderation.language import detect_language
 from moderation.models.labels import ATTRIBUTES
 from moderation.models.scorer import CommentScores
 
@@ -27,14 +36,19 @@ __all__ = [
     "AnalyzeCommentRequest",
     "AnalyzeCommentResponse",
     "PerspectiveError",
+    "Serves",
     "build_response",
+    "detected_languages",
+    "effective_languages",
     "invalid_payload",
     "resolve_attribute",
     "validate_request",
 ]
 
-#: Languages our models answer, as ISO 639-1 primary subtags ("en-US" counts as "en").
-SUPPORTED_LANGUAGES = ("en",)
+#: Whether an attribute is served in a language (a BCP 47 tag): the scorer's ``measured_in``.
+Serves = Callable[[str, str], bool]
+#: The language of text in which none is detected.
+ASSUMED_LANGUAGE = "en"
 #: Perspective's suffix for the experimental variant of an attribute; it maps to the base attribute here.
 EXPERIMENTAL_SUFFIX = "_EXPERIMENTAL"
 PROBABILITY = "PROBABILITY"
@@ -135,7 +149,12 @@ class AnalyzeCommentRequest(_Message):
         default_factory=dict,
         description="Attribute name -> parameters, e.g. {'TOXICITY': {}}. NAME_EXPERIMENTAL means NAME.",
     )
-    languages: list[Text] = Field(default_factory=list, description="Only English ('en', 'en-US', ...) is served.")
+    languages: list[Text] = Field(
+        default_factory=list,
+        description="The comment's languages (BCP 47). When none is given the comment's language is detected; "
+        "text in which none is detected is taken to be English. An attribute is served in the languages a test "
+        "split measures it in (docs/perspective.md).",
+    )
     do_not_store: bool = Field(default=False, description="Honoured trivially: this endpoint never stores anything.")
     client_token: Text | None = Field(default=None, description="Echoed in the response.")
     session_id: Text | None = None
@@ -179,10 +198,17 @@ class PerspectiveAttributeScores(_Message):
 
 
 class AnalyzeCommentResponse(_Message):
-    """Perspective's ``AnalyzeCommentResponse`` (``detectedLanguages`` is never sent: we detect no language)."""
+    """Perspective's ``AnalyzeCommentResponse``."""
 
     attribute_scores: dict[str, PerspectiveAttributeScores]
-    languages: list[str]
+    languages: list[str] = Field(
+        description="The languages scored for: the request's, else the detected language, else 'en'."
+    )
+    detected_languages: list[str] | None = Field(
+        default=None,
+        description="ISO 639-1 code of the language detected in the comment, when the request gave no "
+        "`languages` and one was detected; left out otherwise.",
+    )
     client_token: str | None = None
 
 
@@ -207,13 +233,31 @@ def resolve_attribute(name: str) -> str | None:
     return base if base != name and base in ATTRIBUTES else None
 
 
-def supports_languages(languages: Sequence[str]) -> bool:
-    """Whether every language (ISO 639-1 or BCP-47) is one we serve; no languages means English is assumed."""
-    return all(language.replace("_", "-").split("-")[0].lower() in SUPPORTED_LANGUAGES for language in languages)
+def detected_languages(request: AnalyzeCommentRequest) -> list[str]:
+    """The comment's detected language (``[code]``) when the request gives no ``languages``; else, or when
+    no language is detected, ``[]``."""
+    if request.languages:
+        return []
+    found = detect_language(request.comment.text)
+    return [found.language] if found is not None else []
 
 
-def validate_request(request: AnalyzeCommentRequest, *, max_chars: int) -> None:
-    """Refuse what Perspective refuses, with its messages, before any scoring."""
+def effective_languages(request: AnalyzeCommentRequest, detected: Sequence[str]) -> list[str]:
+    """The languages a request is scored for, as Perspective chooses them: the request's, else the first
+    detected, else (here) English."""
+    return list(request.languages) or list(detected[:1]) or [ASSUMED_LANGUAGE]
+
+
+def _served(attribute: str, languages: Sequence[str], serves: Serves) -> bool:
+    return all(serves(attribute, language) for language in languages)
+
+
+def validate_request(
+    request: AnalyzeCommentRequest, *, max_chars: int, serves: Serves, detected: Sequence[str] = ()
+) -> None:
+    """Refuse what Perspective refuses, with its messages, before any scoring. ``detected``: the comment's
+    :func:`detected_languages`, used when the request names no languages; ``serves``: which attribute is
+    served in which language."""
     text = request.comment.text
     if not text.strip():
         raise PerspectiveError("Comment must be non-empty.", error_type="COMMENT_EMPTY")
@@ -230,41 +274,50 @@ def validate_request(request: AnalyzeCommentRequest, *, max_chars: int) -> None:
             raise PerspectiveError(f"Unknown requested attribute: {name}")
         if parameters.score_type not in (None, "SCORE_TYPE_UNSPECIFIED", PROBABILITY):
             raise PerspectiveError(f"Requested score type {parameters.score_type} is not supported by attribute {name}")
-    if not request.drop_unsupported_attributes and not supports_languages(request.languages):
-        raise _unsupported(next(iter(request.requested_attributes)), request.languages)
+    if not request.drop_unsupported_attributes:
+        languages = effective_languages(request, detected)
+        for name in request.requested_attributes:
+            if not _served(resolve_attribute(name) or name, languages, serves):
+                raise _unsupported(name, request, detected)
 
 
-def _unsupported(name: str, languages: Sequence[str]) -> PerspectiveError:
-    """Perspective's refusal of an attribute for the request's languages (also: one our model does not serve)."""
-    shown = list(languages) or list(SUPPORTED_LANGUAGES)
+def _unsupported(name: str, request: AnalyzeCommentRequest, detected: Sequence[str]) -> PerspectiveError:
+    """Perspective's refusal of an attribute for the request's languages, or for the detected one when the
+    request gave none (also: an attribute our model does not serve)."""
+    shown = effective_languages(request, detected)
+    named = "requestedLanguages" if request.languages or not detected else "detectedLanguages"
     return PerspectiveError(
         f"Attribute {name} does not support request languages: {', '.join(shown)}",
         error_type="LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
-        languageNotSupportedByAttributeError={"requestedLanguages": shown, "attribute": name},
+        languageNotSupportedByAttributeError={named: shown, "attribute": name},
     )
 
 
-def build_response(request: AnalyzeCommentRequest, scores: CommentScores) -> AnalyzeCommentResponse:
-    """The response to a request that passed :func:`validate_request`, from the comment's scores.
+def build_response(
+    request: AnalyzeCommentRequest, scores: CommentScores, *, serves: Serves, detected: Sequence[str] = ()
+) -> AnalyzeCommentResponse:
+    """The response to a request that passed :func:`validate_request` (with the same ``detected``), from the
+    comment's scores.
 
     An attribute the loaded model does not answer is refused like an unsupported language (clients
     that drop such attributes and retry keep working), or left out with ``dropUnsupportedAttributes``.
     """
     text = request.comment.text
-    languages_served = supports_languages(request.languages)
+    languages = effective_languages(request, detected)
     attribute_scores: dict[str, PerspectiveAttributeScores] = {}
     for name, parameters in request.requested_attributes.items():
         attribute = resolve_attribute(name)
-        if attribute is None or not languages_served or attribute not in scores.attributes:
+        if attribute is None or not _served(attribute, languages, serves) or attribute not in scores.attributes:
             if request.drop_unsupported_attributes:
                 continue
-            raise _unsupported(name, request.languages)
+            raise _unsupported(name, request, detected)
         result = _attribute_scores(text, attribute, scores, request.span_annotations, parameters.score_threshold)
         if result is not None:
             attribute_scores[name] = result
     return AnalyzeCommentResponse(
         attribute_scores=attribute_scores,
-        languages=list(request.languages) or list(SUPPORTED_LANGUAGES),
+        languages=languages,
+        detected_languages=list(detected) if detected and not request.languages else None,
         client_token=request.client_token,
     )
 

@@ -11,6 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+#: A language as the desk stores it: an ISO 639-1 code (ISO 639-3 for a language without one), lower case.
+LANGUAGE_CODE = r"^[a-z]{2,3}$"
+
 
 class Article(BaseModel):
     """The article a comment thread hangs under."""
@@ -27,6 +30,12 @@ class Article(BaseModel):
     captions: list[str] = Field(default_factory=list)
     body: list[str] = Field(default_factory=list, description="Body paragraphs, in order.")
     credit: str | None = Field(default=None, description="Source or agency credit, e.g. '© KYODO'.")
+    language: str | None = Field(
+        default=None,
+        pattern=LANGUAGE_CODE,
+        description="ISO 639-1 code of the article's language: given, or detected from its title and body when "
+        "it is stored; None when unknown.",
+    )
 
     def key(self) -> str:
         """What identifies the article across re-imports: its URL, else its title and date."""
@@ -63,6 +72,21 @@ class Comment(BaseModel):
     text: str
     votes: Votes = Field(default_factory=Votes)
     position: int = Field(ge=0, description="0-based order of the comment in the source.")
+    language: str | None = Field(
+        default=None,
+        pattern=LANGUAGE_CODE,
+        description="ISO 639-1 code of the comment's language: given, or detected when the comment is stored or "
+        "reported; None when unknown (too little text to tell).",
+    )
+    language_confidence: float | None = Field(
+        default=None, ge=0, le=1, description="The detector's confidence in `language`; None when it was given."
+    )
+
+    @model_validator(mode="after")
+    def _confidence_of_a_language(self) -> Comment:
+        if self.language_confidence is not None and self.language is None:
+            raise ValueError("language_confidence needs a language")
+        return self
 
 
 class ExcludedItem(BaseModel):

@@ -112,7 +112,9 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
         metrics = Metrics()
         model = scorer or _load_scorer(settings)
         batcher = MicroBatcher(
-            lambda texts, targets, spans: model.predict(texts, targets, spans=spans, batch_size=64),
+            lambda texts, targets, languages, spans: model.predict(
+                texts, targets, languages=languages, spans=spans, batch_size=64
+            ),
             wait_s=settings.batch_wait_ms / 1000.0,
             max_items=settings.batch_max_items,
             observe=metrics.observe_batch,

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from moderation.models.scorer import CommentScores
 
-Predict = Callable[[list[str], list[str | None], bool], list[CommentScores]]
+#: (texts, targets, languages (None: detect), spans) -> scores.
+Predict = Callable[[list[str], list[str | None], list[str | None], bool], list[CommentScores]]
 #: Called after each pass with (requests, comments, seconds).
 Observe = Callable[[int, int, float], object]
 
@@ -26,6 +27,7 @@ Observe = Callable[[int, int, float], object]
 class _Job:
     texts: list[str]
     targets: list[str | None]
+    languages: list[str | None]
     spans: bool
     future: asyncio.Future[list[CommentScores]] = field(repr=False)
 
@@ -41,18 +43,25 @@ class MicroBatcher:
         self._worker: asyncio.Task[None] | None = None
 
     async def score(
-        self, texts: Sequence[str], targets: Sequence[str | None], *, spans: bool = False
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str | None],
+        *,
+        languages: Sequence[str | None] | None = None,
+        spans: bool = False,
     ) -> list[CommentScores]:
-        """Scores of ``texts`` toward ``targets``, in order, from whichever pass they joined."""
+        """Scores of ``texts`` toward ``targets`` (in ``languages`` where given), in order, from whichever
+        pass they joined."""
         if not texts:
             return []
         loop = asyncio.get_running_loop()
+        given: list[str | None] = list(languages) if languages is not None else [None] * len(texts)
+        job = _Job(list(texts), list(targets), given, spans, loop.create_future())
         if self.wait_s <= 0:
-            return await self._run(loop, [_Job(list(texts), list(targets), spans, loop.create_future())])
+            return await self._run(loop, [job])
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._worker = asyncio.create_task(self._serve(self._queue))
-        job = _Job(list(texts), list(targets), spans, loop.create_future())
         await self._queue.put(job)
         return await job.future
 
@@ -78,10 +87,11 @@ class MicroBatcher:
     async def _run(self, loop: asyncio.AbstractEventLoop, jobs: list[_Job]) -> list[CommentScores]:
         texts = [text for job in jobs for text in job.texts]
         targets = [target for job in jobs for target in job.targets]
+        languages = [language for job in jobs for language in job.languages]
         spans = any(job.spans for job in jobs)
         started = time.perf_counter()
         try:
-            scores = await loop.run_in_executor(self._executor, self._predict, texts, targets, spans)
+            scores = await loop.run_in_executor(self._executor, self._predict, texts, targets, languages, spans)
         except Exception as exc:
             for job in jobs:
                 if not job.future.done():

@@ -33,9 +33,16 @@ class Desk:
     limiter: RateLimiter
     metrics: Metrics
 
-    async def score(self, texts: list[str], targets: list[str | None], *, spans: bool = False) -> list[CommentScores]:
-        """Micro-batched, off the event loop."""
-        return await self.batcher.score(texts, targets, spans=spans)
+    async def score(
+        self,
+        texts: list[str],
+        targets: list[str | None],
+        *,
+        languages: list[str | None] | None = None,
+        spans: bool = False,
+    ) -> list[CommentScores]:
+        """Micro-batched, off the event loop; each comment in its language where given, else the detected one."""
+        return await self.batcher.score(texts, targets, languages=languages, spans=spans)
 
 
 async def get_desk(request: Request) -> Desk:

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from fastapi import Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from moderation.errors import InputError
 from moderation.extraction import EXTRACTORS
@@ -18,7 +19,7 @@ from moderation.models.scorer import CommentScores
 from moderation.policy import Decision, Reason
 from moderation.storage.counts import ThreadCounts
 from moderation.storage.tables import ArticleRow, AuditRow, CommentRow
-from moderation.thread import ExcludedItem, Thread, Votes
+from moderation.thread import LANGUAGE_CODE, ExcludedItem, Thread, Votes
 
 # ---------------------------------------------------------------- errors
 
@@ -93,15 +94,14 @@ class CommentIn(BaseModel):
         default=None, max_length=1000, description="What stance is measured toward: the article's title or topic."
     )
     language: str | None = Field(
-        default=None, max_length=35, description="BCP 47 tag. Only English is supported: `en`, `en-GB`, ..."
+        default=None,
+        max_length=35,
+        pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{1,8})*$",
+        description="The comment's language as the client knows it, a BCP 47 tag (`de`, `pt-BR`); left out, it is "
+        "detected from the text (the response's `language`). The comment is scored by the model measured best "
+        "for its language; one no test split measures is scored by the multilingual model and marked "
+        "`unmeasured_language`.",
     )
-
-    @field_validator("language")
-    @classmethod
-    def _english(cls, language: str | None) -> str | None:
-        if language is not None and language.split("-")[0].split("_")[0].lower() != "en":
-            raise ValueError(f"language {language!r} is not supported: this desk scores English ('en') only")
-        return language
 
 
 class ScoreRequest(BaseModel):
@@ -127,8 +127,18 @@ class ScoreRequest(BaseModel):
 
 
 class ScoredComment(CommentScores):
-    """A comment's scores and what the running policy decides from them."""
+    """A comment's scores, its detected language and what the running policy decides from them."""
 
+    language: str | None = Field(
+        default=None,
+        description="The comment's language (ISO 639-1): the request's `language` (its primary subtag) when given, "
+        "else the one detected from the text; null when none is given and there is too little text to tell.",
+    )
+    language_confidence: float | None = Field(
+        default=None,
+        description="The detector's confidence (0 to 1) when `language` was detected; null when the request gave "
+        "the language or none was detected.",
+    )
     decision: Decision
 
 
@@ -153,6 +163,8 @@ class ScoreResponse(BaseModel):
                             "attributes": {"TOXICITY": 0.07},
                             "spans": [],
                             "experimental": [],
+                            "language": "en",
+                            "language_confidence": 1.0,
                             "decision": {"action": "approve", "reasons": [], "policy_digest": "3f1c0a9b2d4e"},
                         }
                     ],
@@ -186,6 +198,10 @@ class Counts(BaseModel):
     stance: dict[str, int] = Field(description="Comments by stance toward the article.")
     mean_toxicity: float | None
     max_toxicity: float | None
+    languages: dict[str, int] = Field(
+        description="Comments by language (ISO 639-1, given or detected when stored), most first; `und`: none "
+        "detected (too little text), or stored before languages were."
+    )
 
     @classmethod
     def of(cls, counts: ThreadCounts) -> Counts:
@@ -197,6 +213,7 @@ class Counts(BaseModel):
             stance=counts.stance,
             mean_toxicity=counts.mean_toxicity,
             max_toxicity=counts.max_toxicity,
+            languages=counts.languages,
         )
 
 
@@ -211,6 +228,7 @@ class ThreadSummary(BaseModel):
                     "title": "Lavrov says ...",
                     "published": "2024-05-01",
                     "source_format": "text",
+                    "language": "en",
                     "excluded": 0,
                     "created_at": "2024-05-02T08:00:00Z",
                     "updated_at": "2024-05-02T08:00:00Z",
@@ -222,6 +240,7 @@ class ThreadSummary(BaseModel):
                         "stance": {"against": 12, "neutral": 26, "favor": 4},
                         "mean_toxicity": 0.18,
                         "max_toxicity": 0.91,
+                        "languages": {"en": 40, "und": 2},
                     },
                 }
             ]
@@ -234,6 +253,10 @@ class ThreadSummary(BaseModel):
     title: str | None
     published: str | None = Field(description="ISO date or datetime.")
     source_format: str
+    language: str | None = Field(
+        description="The article's language (ISO 639-1): given, or detected from its title and body when stored; "
+        "null when unknown."
+    )
     excluded: int = Field(description="Records the source held but the thread leaves out (deleted, spam, ...).")
     created_at: datetime
     updated_at: datetime
@@ -252,6 +275,7 @@ def _summary_fields(row: ArticleRow) -> dict[str, Any]:
         "title": row.title,
         "published": row.published,
         "source_format": row.source_format,
+        "language": row.language,
         "excluded": len(row.excluded),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
@@ -371,6 +395,17 @@ class ThreadPage(BaseModel):
 
 # ---------------------------------------------------------------- comments and decisions
 
+#: The ``language`` filter of comment listings: a stored language code, or ``und`` for comments without one.
+LanguageFilter = Annotated[
+    str | None,
+    Query(
+        pattern=LANGUAGE_CODE,
+        description="Only comments in this language: a lower-case ISO 639-1 code (`en`, `de`, ...), or `und` for "
+        "comments without one (too little text to tell, or stored before languages were detected).",
+        examples=["de"],
+    ),
+]
+
 
 class DecisionOut(BaseModel):
     """A comment's current decision: the policy's, or a moderator's (who then overrules any policy)."""
@@ -398,6 +433,13 @@ class CommentOut(BaseModel):
     text: str
     votes: Votes
     position: int
+    language: str | None = Field(
+        description="ISO 639-1 code of the comment's language: given by the source, or detected when stored; null "
+        "when unknown (too little text to tell, or stored before languages were)."
+    )
+    language_confidence: float | None = Field(
+        description="The detector's confidence in `language`, 0 to 1; null when the source gave the language."
+    )
     scores: StoredScores | None = Field(description="The newest scores; null when never scored.")
     decision: DecisionOut | None
 
@@ -432,6 +474,8 @@ def _comment_fields(row: CommentRow) -> dict[str, Any]:
         "text": row.text,
         "votes": Votes(up=row.votes_up, down=row.votes_down, score=row.votes_score),
         "position": row.position,
+        "language": row.language,
+        "language_confidence": row.language_confidence,
         "scores": scores,
         "decision": decision,
     }

@@ -47,6 +47,30 @@ def test_the_queue_holds_comments_for_review_riskiest_first(client: Client) -> N
     assert [item["id"] for item in only] == [item["id"] for item in ours]
 
 
+def test_the_queue_filters_by_language(client: Client) -> None:
+    texts = (
+        "Give the islands back, you idiots.",
+        "Die islands gehören zu Japan, und das bleibt auch so.",  # German, with the policy's suspect word
+        "Les islands sont japonaises, point final.",
+        "islands!",  # too little text to tell
+    )
+    (summary,) = post(client, thread_json(texts=texts))
+    queue = walk(client, "/v1/queue")
+    assert sorted(item["language"] or "und" for item in queue) == ["de", "en", "fr", "und"]
+    assert all(item["thread"]["id"] == summary["id"] for item in queue)
+    for language in ("de", "en", "fr"):
+        (item,) = walk(client, "/v1/queue", language=language)
+        assert item["language"] == language and 0 < item["language_confidence"] <= 1
+    (undetermined,) = walk(client, "/v1/queue", language="und")
+    assert undetermined["text"] == "islands!" and undetermined["language"] is None
+    assert walk(client, "/v1/queue", language="de", thread_id=summary["id"] + 1) == []
+    for bad in ("DE", "deu1", "x", "de_AT"):
+        assert problem(client.get("/v1/queue", params={"language": bad}), 422)["errors"][0]["loc"] == [
+            "query",
+            "language",
+        ]
+
+
 def test_a_decision_replaces_the_policys_and_is_audited(client: Client) -> None:
     _, comments = stored(client)
     target = next(c for c in comments if c["decision"]["action"] == "review")

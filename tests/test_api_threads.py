@@ -305,3 +305,55 @@ def test_comment_filters_select_what_they_say(client: Client) -> None:
     assert ids(min_score="NOT_AN_ATTRIBUTE:0.5") == []  # no stored score has it
     for bad in ({"decision": "maybe"}, {"min_score": "toxicity:0.5"}, {"min_score": "TOXICITY:1.5"}, {"stance": "x"}):
         problem(client.get(url, params=bad), 422)
+
+
+MIXED = (
+    "The islands belong to Japan, and the talks will not change that.",
+    "Die Inseln gehören zu Japan, und die Gespräche werden daran nichts ändern.",
+    "Les îles appartiennent au Japon, et les négociations n'y changeront rien.",
+    "Die Regierung in Tokio sollte endlich mit Moskau über die Inseln verhandeln.",
+    "👍👍",
+)
+
+
+def test_a_stored_thread_has_its_languages_detected_shown_and_filterable(client: Client) -> None:
+    body = thread_json(texts=MIXED, body=["The talks between Tokyo and Moscow on the Kuril islands stalled again."])
+    body["comments"][2]["language"] = "fr"  # given by the source: kept, without a confidence
+    (summary,) = post(client, body)
+    assert summary["language"] == "en"  # the article's, detected from its title and body
+    assert summary["counts"]["languages"] == {"de": 2, "en": 1, "fr": 1, "und": 1}
+    url = f"/v1/threads/{summary['id']}/comments"
+    comments = walk(client, url)
+    assert [c["language"] for c in comments] == ["en", "de", "fr", "de", None]
+    confidences = [c["language_confidence"] for c in comments]
+    assert all(0 < value <= 1 for value in confidences[:2] + confidences[3:4])
+    assert confidences[2] is None and confidences[4] is None
+
+    def texts(**params: Any) -> list[str]:
+        return [c["text"] for c in walk(client, url, **params)]
+
+    assert texts(language="de") == [MIXED[1], MIXED[3]]
+    assert texts(language="und") == [MIXED[4]]
+    assert texts(language="ja") == []
+    # With other filters, all must hold: only the English comment names the policy's suspect "islands".
+    assert texts(language="en", decision="review") == [MIXED[0]]
+    assert texts(language="de", decision="review") == []
+    for bad in ("DE", "english", "e", "d1", "de-AT", ""):
+        errors = problem(client.get(url, params={"language": bad}), 422)["errors"]
+        assert errors[0]["loc"] == ["query", "language"]
+    # Re-posting keeps each language; the thread's detail shows the article's.
+    post(client, body)
+    assert [c["language"] for c in walk(client, url)] == ["en", "de", "fr", "de", None]
+    assert client.get(f"/v1/threads/{summary['id']}").json()["language"] == "en"
+
+
+def test_the_openapi_schema_documents_the_language_filter_and_fields(client: Client) -> None:
+    schema = client.get("/openapi.json").json()
+    for path in ("/v1/threads/{thread_id}/comments", "/v1/queue"):
+        (parameter,) = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == "language"]
+        assert "ISO 639-1" in parameter["description"] and "und" in parameter["description"]
+    components = schema["components"]["schemas"]
+    assert {"language", "language_confidence"} <= set(components["CommentOut"]["properties"])
+    assert {"language", "language_confidence"} <= set(components["ScoredComment"]["properties"])
+    assert "language" in components["service__schemas__ThreadSummary"]["properties"]
+    assert "languages" in components["service__schemas__Counts"]["properties"]

@@ -27,11 +27,15 @@ class Recorder:
 
     def __init__(self, fail: bool = False) -> None:
         self.passes: list[list[str]] = []
+        self.languages: list[list[str | None]] = []
         self.threads: set[str] = set()
         self.fail = fail
 
-    def __call__(self, texts: list[str], targets: list[str | None], spans: bool) -> list[CommentScores]:
+    def __call__(
+        self, texts: list[str], targets: list[str | None], languages: list[str | None], spans: bool
+    ) -> list[CommentScores]:
         self.passes.append(texts)
+        self.languages.append(languages)
         self.threads.add(threading.current_thread().name)
         if self.fail:
             raise RuntimeError("model broke")
@@ -87,3 +91,20 @@ def test_a_failing_pass_fails_every_request_in_it() -> None:
     batcher = MicroBatcher(Recorder(fail=True), wait_s=0.05, max_items=1000)
     with pytest.raises(RuntimeError, match="model broke"):
         _run(batcher, [["a"], ["b"]])
+
+
+def test_each_requests_languages_travel_with_its_texts_into_the_shared_pass() -> None:
+    model = Recorder()
+
+    async def go() -> None:
+        batcher = MicroBatcher(model, wait_s=0.05, max_items=1000)
+        try:
+            await asyncio.gather(
+                batcher.score(["a", "b"], [None, None], languages=["de", None]),
+                batcher.score(["c"], [None]),
+            )
+        finally:
+            await batcher.close()
+
+    asyncio.run(go())
+    assert model.passes == [["a", "b", "c"]] and model.languages == [["de", None, None]]

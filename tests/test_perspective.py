@@ -18,6 +18,7 @@ from moderation.perspective import (
     AnalyzeCommentRequest,
     PerspectiveError,
     build_response,
+    detected_languages,
     invalid_payload,
     resolve_attribute,
     validate_request,
@@ -26,6 +27,13 @@ from moderation.perspective import (
 URL = "/v1alpha1/comments:analyze"
 # The example of Perspective's API reference: two sentences, [0, 31) and [32, 56).
 EXAMPLE = "What kind of idiot name is foo? Sorry, I like your name."
+
+
+def ENGLISH(attribute: str, language: str) -> bool:
+    """Serves every attribute in English only: a scorer of one English model."""
+    return language.split("-")[0].lower() == "en"
+
+
 Client = Callable[..., Any]
 
 
@@ -79,9 +87,9 @@ def test_a_response_mirrors_the_requested_names_and_counts_spans_in_utf16() -> N
         spanAnnotations=True,
         clientToken="c-1",
     )
-    body = build_response(request, _scores({"TOXICITY": 0.8, "SEVERE_TOXICITY": 0.35}, spans)).model_dump(
-        by_alias=True, exclude_none=True
-    )
+    body = build_response(
+        request, _scores({"TOXICITY": 0.8, "SEVERE_TOXICITY": 0.35}, spans), serves=ENGLISH
+    ).model_dump(by_alias=True, exclude_none=True)
     assert body == {
         "attributeScores": {
             "TOXICITY": {
@@ -106,7 +114,9 @@ def test_without_span_annotations_one_span_covers_the_whole_text() -> None:
     comment = "Fine 👍"
     request = _request(comment={"text": comment}, requestedAttributes={"TOXICITY": {}})
     spans = [SpanScore(begin=0, end=6, attributes={"TOXICITY": 0.3})]
-    body = build_response(request, _scores({"TOXICITY": 0.2}, spans)).model_dump(by_alias=True, exclude_none=True)
+    body = build_response(request, _scores({"TOXICITY": 0.2}, spans), serves=ENGLISH).model_dump(
+        by_alias=True, exclude_none=True
+    )
     assert body["attributeScores"]["TOXICITY"]["spanScores"] == [
         {"begin": 0, "end": 7, "score": {"value": 0.2, "type": "PROBABILITY"}}
     ]
@@ -115,11 +125,11 @@ def test_without_span_annotations_one_span_covers_the_whole_text() -> None:
 def test_an_attribute_the_model_does_not_serve_is_refused_like_an_unsupported_language() -> None:
     request = _request(comment={"text": "hello"}, requestedAttributes={"TOXICITY": {}, "THREAT": {}})
     with pytest.raises(PerspectiveError) as raised:
-        build_response(request, _scores({"TOXICITY": 0.1}))
+        build_response(request, _scores({"TOXICITY": 0.1}), serves=ENGLISH)
     assert raised.value.message == "Attribute THREAT does not support request languages: en"
     assert raised.value.body()["error"]["details"][0]["errorType"] == "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"
     dropped = request.model_copy(update={"drop_unsupported_attributes": True})
-    assert list(build_response(dropped, _scores({"TOXICITY": 0.1})).attribute_scores) == ["TOXICITY"]
+    assert list(build_response(dropped, _scores({"TOXICITY": 0.1}), serves=ENGLISH).attribute_scores) == ["TOXICITY"]
 
 
 @pytest.mark.parametrize(
@@ -142,7 +152,7 @@ def test_an_attribute_the_model_does_not_serve_is_refused_like_an_unsupported_la
 )
 def test_requests_perspective_refuses_are_refused_with_its_messages(body: dict[str, Any], message: str) -> None:
     with pytest.raises(PerspectiveError, match=message) as raised:
-        validate_request(_request(**body), max_chars=10)
+        validate_request(_request(**body), max_chars=10, serves=ENGLISH)
     assert raised.value.code == 400
 
 
@@ -256,6 +266,58 @@ def test_languages_other_than_english_are_refused_as_perspective_refuses_them(ma
     assert english.json()["languages"] == ["en-US"]
 
 
+def test_a_request_without_languages_answers_the_detected_language(make_client: Client) -> None:
+    client = make_client()
+    request = {
+        "comment": {"text": "You are a stupid idiot and everyone hates you."},
+        "requestedAttributes": {"TOXICITY": {}},
+    }
+    body = client.post(URL, json=request).json()
+    assert body["detectedLanguages"] == ["en"]
+    assert body["languages"] == ["en"]
+    # Languages given: nothing is detected, as Perspective does.
+    assert "detectedLanguages" not in client.post(URL, json={**request, "languages": ["en"]}).json()
+    # Too little text to tell: taken to be English, as before detection, and no detectedLanguages.
+    emoji = client.post(URL, json={**request, "comment": {"text": "👍👍"}})
+    assert emoji.status_code == 200, emoji.text
+    assert emoji.json()["languages"] == ["en"]
+    assert "detectedLanguages" not in emoji.json()
+
+
+def test_a_detected_language_the_desk_does_not_serve_is_refused_naming_it(make_client: Client) -> None:
+    client = make_client()
+    german = "Das ist ein dummer Artikel, und der Autor sollte sich schämen."
+    request = {"comment": {"text": german}, "requestedAttributes": {"TOXICITY": {}}}
+    error = _error(client.post(URL, json=request), 400, "INVALID_ARGUMENT")
+    assert error["message"] == "Attribute TOXICITY does not support request languages: de"
+    detail = error["details"][0]
+    assert detail["errorType"] == "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"
+    assert detail["languageNotSupportedByAttributeError"] == {"detectedLanguages": ["de"], "attribute": "TOXICITY"}
+    dropped = client.post(URL, json={**request, "dropUnsupportedAttributes": True})
+    assert dropped.json() == {"attributeScores": {}, "languages": ["de"], "detectedLanguages": ["de"]}
+    # The client's languages win over the detector's, as Perspective's do.
+    asked = client.post(URL, json={**request, "languages": ["en"]})
+    assert asked.status_code == 200
+    assert asked.json()["languages"] == ["en"]
+    assert "detectedLanguages" not in asked.json()
+
+
+def test_the_library_detects_only_without_languages_and_checks_what_it_detected() -> None:
+    french = "Je ne suis pas du tout d'accord avec cet article, c'est vraiment ridicule."
+    request = _request(comment={"text": french}, requestedAttributes={"TOXICITY": {}})
+    assert detected_languages(request) == ["fr"]
+    assert detected_languages(request.model_copy(update={"languages": ["fr"]})) == []
+    assert detected_languages(_request(comment={"text": "ok"}, requestedAttributes={"TOXICITY": {}})) == []
+    with pytest.raises(PerspectiveError) as raised:
+        validate_request(request, max_chars=1000, serves=ENGLISH, detected=["fr"])
+    assert raised.value.message == "Attribute TOXICITY does not support request languages: fr"
+    validate_request(request, max_chars=1000, serves=ENGLISH, detected=["en"])
+    body = build_response(request, _scores({"TOXICITY": 0.1}), detected=["en"], serves=ENGLISH).model_dump(
+        by_alias=True, exclude_none=True
+    )
+    assert (body["languages"], body["detectedLanguages"]) == (["en"], ["en"])
+
+
 @pytest.mark.parametrize(
     ("comment", "message"),
     [
@@ -328,3 +390,5 @@ def test_the_openapi_schema_documents_perspectives_shapes(make_client: Client) -
     assert {"comment", "requestedAttributes", "languages", "doNotStore", "clientToken", "spanAnnotations"} <= set(
         properties
     )
+    answer = schema["components"]["schemas"]["AnalyzeCommentResponse"]["properties"]
+    assert {"attributeScores", "languages", "detectedLanguages", "clientToken"} <= set(answer)

@@ -20,6 +20,7 @@ from moderation.cli import app
 from moderation.decisions import apply_policy, moderate
 from moderation.errors import InputError, NotFoundError
 from moderation.extraction import Source
+from moderation.language import with_languages
 from moderation.models.scorer import CommentScores, LabelScores, Scorer, SpanScore
 from moderation.policy import Policy
 from moderation.reports import (
@@ -450,3 +451,38 @@ def test_the_api_answers_problems(make_client: Callable[..., Any]) -> None:
     assert client.get("/v1/reports", params={"since": "2024-06-01", "until": "2024-05-01"}).status_code == 422
     assert client.get("/v1/reports", params={"format": "pdf"}).status_code == 422
     assert make_client(scopes=None).get("/v1/reports").status_code == 401
+
+
+def test_languages_are_counted_and_shown_in_every_format() -> None:
+    thread, scores = tiny_thread()
+    texts = {
+        "a": "Das ist ein dummer Artikel, und der Autor sollte sich schämen.",
+        "b": "Die Regierung hat wieder einmal nichts verstanden.",
+        "d": "Un article très intéressant, merci beaucoup.",
+    }
+    comments = [c.model_copy(update={"text": texts.get(c.id, c.text)}) for c in thread.comments]
+    comments[5] = comments[5].model_copy(update={"language": "en"})  # "What a fool.": given by the source
+    detected = with_languages(thread.model_copy(update={"comments": comments}))
+    report = report_for_threads([(detected, scores, None)])
+    assert report.languages is not None and report.languages.n == 6
+    # Most frequent first, then by code; "und" ("Hm.": too little to tell) last.
+    assert [(b.label, b.count) for b in report.languages.buckets] == [("de", 2), ("en", 2), ("fr", 1), ("und", 1)]
+    records = {r.id: r for r in report.comments}
+    assert records["a"].language == "de" and 0.5 <= (records["a"].language_confidence or 0) <= 1
+    assert records["f"].language == "en" and records["f"].language_confidence is None
+    assert records["e"].language is None and records["e"].language_confidence is None
+
+    document = json.loads(render(report, "json"))
+    jsonschema.validate(document, committed_schema(), cls=jsonschema.Draft202012Validator)
+    assert [b["label"] for b in document["languages"]["buckets"]] == ["de", "en", "fr", "und"]
+    rows = {row["comment_id"]: row for row in csv.DictReader(io.StringIO(render(report, "csv")))}
+    assert rows["a"]["language"] == "de" and 0.5 <= float(rows["a"]["language_confidence"]) <= 1
+    assert (rows["f"]["language"], rows["f"]["language_confidence"]) == ("en", "")
+    assert (rows["e"]["language"], rows["e"]["language_confidence"]) == ("", "")
+    markdown = render(report, "md")
+    assert "### Languages (n=6 (small sample))" in markdown
+    assert re.search(r"^\| de \| 2 \| 33% \|$", markdown, re.MULTILINE), markdown
+    assert re.search(r"^\| und \| 1 \|", markdown, re.MULTILINE)
+    html = render(report, "html")
+    assert "<h3>Languages <small>" in html
+    assert '<span class="lang" title="language">de</span>' in html

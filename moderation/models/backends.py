@@ -85,8 +85,13 @@ class EncoderHeadsBackend:
         self.attribute_heads = {name: head for name, head in heads.heads.items() if name in ATTRIBUTES}
         specs = heads.manifest.get("heads", {})
         self.experimental = tuple(name for name in self.attribute_heads if specs.get(name, {}).get("experimental"))
-        # Stored scores are keyed by this name: keep it stable for a given set of weights.
-        self.name = f"{heads.manifest.get('name', encoder.name)} [{heads.digest}]"
+        self.name = self.name_of(heads, encoder.name)
+
+    @staticmethod
+    def name_of(heads: HeadSet, encoder_name: str) -> str:
+        """The backend's name, known before its encoder loads. Stored scores are keyed by it: it stays the
+        same for a given set of weights."""
+        return f"{heads.manifest.get('name', encoder_name)} [{heads.digest}]"
 
     @classmethod
     def load(

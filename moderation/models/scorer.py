@@ -8,7 +8,9 @@ sequence-classification checkpoint, or any NLI checkpoint read zero-shot (docs/m
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,14 +18,17 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from moderation.errors import ModelError
+from moderation.language import detect_language
 from moderation.models.backends import BUNDLED_HEADS, EncoderHeadsBackend, TaskBackend
-from moderation.models.encoder import Progress
+from moderation.models.encoder import BUNDLED_NAME, Progress
+from moderation.models.heads import HeadSet
 from moderation.models.labels import PERSPECTIVE_ATTRIBUTE, TASK_LABELS
+from moderation.models.routing import ROUTES_FILE, Route, RouteTable, primary_language
 
 if TYPE_CHECKING:
     from moderation.models.config import ModelConfig
 
-__all__ = ["BUNDLED_HEADS", "CommentScores", "LabelScores", "Scorer", "SpanScore"]
+__all__ = ["BUNDLED_HEADS", "CommentScores", "LabelScores", "RoutedScorer", "Scorer", "SpanScore"]
 
 
 class LabelScores(BaseModel):
@@ -54,6 +59,16 @@ class CommentScores(BaseModel):
     experimental: list[str] = Field(
         default_factory=list,
         description="Attributes in ``attributes`` that no test data measures (Perspective's experimental).",
+    )
+    model: str | None = Field(default=None, description="The model that scored this comment.")
+    language: str | None = Field(
+        default=None,
+        description="The language (ISO 639-1) the comment was scored as, given or detected; None: unknown.",
+    )
+    unmeasured_language: bool = Field(
+        default=False,
+        description="No test split measures the model in this comment's language (or it is unknown): its "
+        "published figures do not vouch for these scores.",
     )
 
 
@@ -103,13 +118,16 @@ class Scorer:
         device: str = "cpu",
         mode: str | None = None,
     ) -> Scorer:
-        """Load an encoder (default: the bundled one) with its heads (default: the bundled ones) for every task.
+        """Load an encoder with its heads for every task; with neither given, the bundled models routed by
+        language (:class:`RoutedScorer` over ``routes.json``): the English model now, the others on first use.
 
         ``mode`` picks the encoder's numerics: ``fp32`` (reference), ``int8`` (ONNX Runtime, the
-        ``fast`` extra), ``bf16``, or ``auto``: int8 when ONNX Runtime is installed and agrees with
-        fp32 on this CPU, else bf16 on CPUs with bf16 units, else fp32; on CUDA bf16 (docs/speed.md).
-        Unset, ``MODERATION_MODE`` decides, else ``auto``.
+        ``fast`` extra), ``bf16``, or ``auto``: the fastest of those that agrees with fp32 on these
+        cores, measured once per machine; on CUDA bf16 (docs/speed.md). Unset, ``MODERATION_MODE``
+        decides, else ``auto``.
         """
+        if name_or_path is None and heads is None and ROUTES_FILE.exists():
+            return RoutedScorer.bundled(RouteTable.load(ROUTES_FILE), device=device, mode=mode)
         backend = EncoderHeadsBackend.load(name_or_path, heads=heads, device=device, mode=mode)
         return cls(dict.fromkeys(TASK_LABELS, backend))
 
@@ -120,25 +138,35 @@ class Scorer:
 
         return cls(build_backends(load_model_config(config), device=device))
 
+    def measured_in(self, name: str, language: str) -> bool:
+        """Whether a test split measures task or attribute ``name`` in ``language`` for this scorer. A scorer
+        of one model has no table: only English is vouched for (a :class:`RoutedScorer` knows more)."""
+        return primary_language(language) == "en"
+
     def predict(
         self,
         texts: Sequence[str],
         targets: Sequence[str | None] | None = None,
         *,
+        languages: Sequence[str | None] | None = None,
         batch_size: int = 32,
         progress: Progress | None = None,
         spans: bool = False,
     ) -> list[CommentScores]:
         """Score each text, toward its target where one is given.
 
-        With ``spans``, each comment's sentences also get attribute scores (Perspective's
-        ``spanScores``), where the toxicity backend can give them; it costs about one more
-        encoding of multi-sentence comments. ``progress`` is called by each backend in turn.
+        ``languages`` (ISO 639-1 or BCP 47 tags; None where not given) are recorded with the scores; a
+        :class:`RoutedScorer` also routes by them and detects those not given. With ``spans``, each
+        comment's sentences also get attribute scores (Perspective's ``spanScores``), where the
+        toxicity backend can give them; it costs about one more encoding of multi-sentence comments.
+        ``progress`` is called by each backend in turn.
         """
         texts = list(texts)
         targets = list(targets) if targets is not None else [None] * len(texts)
         if len(targets) != len(texts):
             raise ValueError("texts and targets must have the same length")
+        if languages is not None and len(languages) != len(texts):
+            raise ValueError("texts and languages must have the same length")
         if not texts:
             return []
         probabilities: dict[str, np.ndarray] = {}
@@ -155,10 +183,14 @@ class Scorer:
         # A binary head's positive class is its Perspective attribute, whichever backend answered it.
         attributes = {attribute: probabilities[task][:, -1] for task, attribute in PERSPECTIVE_ATTRIBUTE.items()}
         attributes.update({name: values for name, values in extra.items() if name not in attributes})
-        return [
+        scores = [
             self._comment_scores(i, probabilities, attributes, bool(targets[i]), sentence_scores[i], experimental)
             for i in range(len(texts))
         ]
+        for i, comment in enumerate(scores):
+            comment.model = self.name
+            comment.language = primary_language(languages[i] or "") or None if languages is not None else None
+        return scores
 
     def _assignments(self) -> list[tuple[TaskBackend, list[str]]]:
         """Each distinct backend with the tasks it answers here, in task order."""
@@ -187,3 +219,136 @@ class Scorer:
             spans=spans,
             experimental=[name for name in experimental if name in attributes],
         )
+
+
+@dataclass
+class _Lazy:
+    """A route's scorer, loaded on first use."""
+
+    load: Callable[[], Scorer]
+    scorer: Scorer | None = None
+
+
+class RoutedScorer(Scorer):
+    """A :class:`Scorer` that sends each comment to the route its language calls for.
+
+    ``routes`` maps route names to scorers, or to functions that load one on first use; the first
+    route is the one loaded now. ``names`` gives each lazily loaded route's name ahead of loading it,
+    so that the composed name (which keys stored scores) never depends on which routes have loaded.
+    """
+
+    def __init__(
+        self,
+        routes: Mapping[str, Scorer | Callable[[], Scorer]],
+        table: RouteTable,
+        *,
+        names: Mapping[str, str] | None = None,
+    ) -> None:
+        first = next(iter(routes.values()), None)
+        if not isinstance(first, Scorer):
+            raise ModelError("the first route must be a loaded Scorer")
+        missing = sorted(table.routes.keys() - routes.keys())
+        if missing:
+            raise ModelError(f"the routing table names routes without a model: {', '.join(missing)}")
+        super().__init__(first.backends)
+        self.table = table
+        self._routes = {
+            name: _Lazy(lambda: first, route) if isinstance(route, Scorer) else _Lazy(route)
+            for name, route in routes.items()
+        }
+        names = names or {}
+        self._names = {name: route.name if isinstance(route, Scorer) else names[name] for name, route in routes.items()}
+        self._lock = threading.Lock()
+        self.name = "by language: " + "; ".join(f"{route}: {name}" for route, name in self._names.items())
+
+    @classmethod
+    def bundled(cls, table: RouteTable, *, device: str = "cpu", mode: str | None = None) -> RoutedScorer:
+        """The table's routes, each encoder with its heads folder: English's route loaded now, the others on
+        first use."""
+        folder = ROUTES_FILE.parent
+        first = table.route("en")
+        order = [first, *(name for name in table.routes if name != first)]
+
+        def loader(route: Route) -> Callable[[], Scorer]:
+            return lambda: Scorer.load(route.encoder, heads=folder / route.heads, device=device, mode=mode)
+
+        routes: dict[str, Scorer | Callable[[], Scorer]] = {}
+        names: dict[str, str] = {}
+        for name in order:
+            route = table.routes[name]
+            routes[name] = loader(route)() if not routes else loader(route)
+            encoder_name = route.encoder or BUNDLED_NAME
+            names[name] = EncoderHeadsBackend.name_of(HeadSet.load(folder / route.heads), encoder_name)
+        return cls(routes, table, names=names)
+
+    @property
+    def modes(self) -> dict[str, str]:
+        """Each loaded route's modes, by ``route/task``."""
+        return {
+            f"{name}/{task}": mode
+            for name, lazy in self._routes.items()
+            if lazy.scorer is not None
+            for task, mode in lazy.scorer.modes.items()
+        }
+
+    def scorer(self, route: str) -> Scorer:
+        """The route's scorer, loaded now if it is not yet."""
+        lazy = self._routes[route]
+        if lazy.scorer is None:
+            with self._lock:
+                if lazy.scorer is None:
+                    lazy.scorer = lazy.load()
+        return lazy.scorer
+
+    def measured_in(self, name: str, language: str) -> bool:
+        return self.table.measured_in(name, primary_language(language))
+
+    def predict(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str | None] | None = None,
+        *,
+        languages: Sequence[str | None] | None = None,
+        batch_size: int = 32,
+        progress: Progress | None = None,
+        spans: bool = False,
+    ) -> list[CommentScores]:
+        """:meth:`Scorer.predict`, each comment by its language's route (detected where ``languages`` gives none)."""
+        texts = list(texts)
+        targets = list(targets) if targets is not None else [None] * len(texts)
+        if len(targets) != len(texts):
+            raise ValueError("texts and targets must have the same length")
+        known = self._languages(texts, languages)
+        groups: dict[str, list[int]] = {}
+        for i, language in enumerate(known):
+            groups.setdefault(self.table.route(language), []).append(i)
+        results: list[CommentScores | None] = [None] * len(texts)
+        for route, rows in groups.items():
+            scored = self.scorer(route).predict(
+                [texts[i] for i in rows],
+                [targets[i] for i in rows],
+                batch_size=batch_size,
+                progress=progress,
+                spans=spans,
+            )
+            for i, scores in zip(rows, scored, strict=True):
+                results[i] = scores.model_copy(
+                    update={
+                        "model": self._names[route],
+                        "language": known[i],
+                        "unmeasured_language": not self.table.measured(known[i]),
+                    }
+                )
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _languages(texts: Sequence[str], languages: Sequence[str | None] | None) -> list[str | None]:
+        """Each text's language: the one given, else the one detected (None: no language could be told)."""
+        given = list(languages) if languages is not None else [None] * len(texts)
+        if len(given) != len(texts):
+            raise ValueError("texts and languages must have the same length")
+        known = []
+        for text, language in zip(texts, given, strict=True):
+            found = None if language else detect_language(text)
+            known.append(primary_language(language) or None if language else found.language if found else None)
+        return known

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from moderation.errors import InputError
+from moderation.language import UNDETERMINED
 from moderation.models.labels import TASK_LABELS
 from moderation.models.scorer import CommentScores
 from moderation.policy import Decision, Policy, decide
@@ -24,6 +25,7 @@ from moderation.reports.model import (
     CommentRecord,
     Counts,
     DecisionSummary,
+    Distribution,
     ReasonCount,
     Report,
     Scope,
@@ -125,6 +127,7 @@ def _assemble(
         small_sample_below=SMALL_SAMPLE,
         threads=summaries,
         counts=_counts(comments, summaries),
+        languages=_languages(comments),
         sentiment=distribution(TASK_LABELS["sentiment"], (c.scores.sentiment.label for c in scored if c.scores)),
         stance=distribution(
             TASK_LABELS["stance"], (c.scores.stance.label for c in scored if c.scores and c.scores.stance)
@@ -193,6 +196,7 @@ def _summary(index: int, data: ThreadData, comments: int) -> ThreadSummary:
         url=thread.article.url,
         published=thread.article.published,
         source_format=thread.source_format,
+        language=thread.article.language,
         comments=comments,
         announced_comments=thread.announced_comments,
         excluded=len(thread.excluded),
@@ -218,6 +222,14 @@ def _counts(comments: Sequence[Item], summaries: Sequence[ThreadSummary]) -> Cou
         excluded=sum(s.excluded for s in summaries),
         undated=sum(c.comment.published is None for c in comments),
     )
+
+
+def _languages(comments: Sequence[Item]) -> Distribution:
+    """Comments by language, most frequent first (then by code), and those without one last."""
+    observed = [c.comment.language or UNDETERMINED for c in comments]
+    counts = Counter(observed)
+    order = sorted((code for code in counts if code != UNDETERMINED), key=lambda code: (-counts[code], code))
+    return distribution([*order, UNDETERMINED], observed)
 
 
 def _attributes(scored: Sequence[Item]) -> list[AttributeSummary]:
@@ -293,6 +305,8 @@ def _record(item: Item) -> CommentRecord:
         published=item.comment.published,
         votes=item.comment.votes,
         text=item.comment.text,
+        language=item.comment.language,
+        language_confidence=item.comment.language_confidence,
         sentiment=scores.sentiment if scores else None,
         stance=scores.stance if scores else None,
         attributes=item.attributes,

@@ -142,6 +142,7 @@ def ref(item: Item, *, with_highlights: bool = False) -> CommentRef:
         published=item.comment.published,
         votes=item.comment.votes,
         text=item.comment.text,
+        language=item.comment.language,
         sentiment=scores.sentiment.label if scores else None,
         stance=scores.stance.label if scores and scores.stance else None,
         toxicity=item.toxicity,

@@ -70,14 +70,15 @@ def _cell(value: str | None) -> str:
 
 
 def to_csv(report: Report) -> str:
-    """One row per comment: its place, author, votes, every probability and attribute, decision and reasons."""
+    """One row per comment: its place, author, votes, language, every probability and attribute, decision and
+    reasons."""
     attributes = sorted(
         {name for record in report.comments for name in record.attributes}, key=lambda n: (n != "TOXICITY", n)
     )
     sentiment, stance = TASK_LABELS["sentiment"], TASK_LABELS["stance"]
     header = [
         *("thread", "thread_key", "article_id", "comment_id", "parent", "depth", "author", "published"),
-        *("votes_score", "votes_up", "votes_down", "sentiment"),
+        *("votes_score", "votes_up", "votes_down", "language", "language_confidence", "sentiment"),
         *(f"sentiment_{label}" for label in sentiment),
         "stance",
         *(f"stance_{label}" for label in stance),
@@ -93,7 +94,7 @@ def to_csv(report: Report) -> str:
             [
                 *(r.thread, _cell(thread.key), thread.article_id, _cell(r.id), _cell(r.parent), r.depth),
                 *(_cell(r.author), r.published.isoformat() if r.published else ""),
-                *(r.votes.score, r.votes.up, r.votes.down),
+                *(r.votes.score, r.votes.up, r.votes.down, r.language or "", r.language_confidence),
                 r.sentiment.label if r.sentiment else "",
                 *(r.sentiment.probabilities.get(label) if r.sentiment else "" for label in sentiment),
                 r.stance.label if r.stance else "",

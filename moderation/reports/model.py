@@ -115,6 +115,7 @@ class CommentRef(Part):
     published: datetime | None = None
     votes: Votes = Field(default_factory=Votes)
     text: str
+    language: str | None = Field(default=None, description="ISO 639-1 code; None when unknown.")
     sentiment: str | None = None
     stance: str | None = None
     toxicity: float | None = Field(default=None, description="The TOXICITY probability.")
@@ -140,6 +141,7 @@ class ThreadSummary(Part):
     url: str | None = None
     published: date | datetime | None = None
     source_format: str
+    language: str | None = Field(default=None, description="The article's language (ISO 639-1), where known.")
     comments: int = Field(ge=0, description="Comments of this thread in the report's scope.")
     announced_comments: int | None = None
     excluded: int = Field(ge=0, description="Records the source holds but the thread leaves out (deleted, spam...).")
@@ -307,6 +309,10 @@ class CommentRecord(Part):
     published: datetime | None = None
     votes: Votes = Field(default_factory=Votes)
     text: str
+    language: str | None = Field(default=None, description="ISO 639-1 code; None when unknown.")
+    language_confidence: float | None = Field(
+        default=None, description="The detector's confidence in the language; None when the source gave it."
+    )
     sentiment: LabelScores | None = None
     stance: LabelScores | None = None
     attributes: dict[str, float] = Field(default_factory=dict)
@@ -328,6 +334,11 @@ class Report(Part):
     small_sample_below: int = Field(description="Figures with n below this are marked small_sample.")
     threads: list[ThreadSummary]
     counts: Counts
+    languages: Distribution | None = Field(
+        default=None,
+        description="Comments by language (ISO 639-1), most frequent first, then 'und' for those without one; "
+        "n = comments in scope. None in reports from builds that detected no languages.",
+    )
     sentiment: Distribution
     stance: Distribution = Field(description="Stance toward the article; n = comments scored with a target.")
     stance_by_depth: list[DepthDistribution]

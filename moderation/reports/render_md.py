@@ -59,6 +59,7 @@ def _comment(c: CommentRef, *, full: bool = False) -> list[str]:
     facts += [c.published.isoformat(sep=" ", timespec="minutes")] if c.published else []
     facts += [f"depth {c.depth}"] if c.depth else []
     facts += [f"votes {c.votes.score:+d}"] if c.votes.score is not None else []
+    facts += [c.language] if c.language else []
     facts += [f"{c.top_attribute} {c.top_score:.2f}"] if c.top_attribute and c.top_score is not None else []
     facts += [x for x in (c.stance, c.decision) if x]
     text = _marked(c.text, c.highlights) if full else esc(c.text if len(c.text) <= 300 else c.text[:299] + "…")
@@ -89,7 +90,8 @@ def _header(r: Report) -> list[str]:
         ("undated", c.undated),
         ("flagged or held", r.flagged.n),
     ]
-    return [*lines, "", "## Counts", "", *_table(("", "count"), rows)]
+    lines += ["", "## Counts", "", *_table(("", "count"), rows)]
+    return lines + (_distribution("Languages", r.languages) if r.languages else [])
 
 
 def _opinion(r: Report) -> list[str]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from moderation.errors import NotFoundError
 from moderation.extraction import Source, extract_all
+from moderation.language import with_languages
 from moderation.models.encoder import Progress
 from moderation.models.scorer import Scorer
 from moderation.policy import Decision, Policy, Reason
@@ -70,12 +71,14 @@ def report_for_source(
     batch_size: int = 32,
     progress: Progress | None = None,
 ) -> Report:
-    """Extract every thread of ``source``, score each comment toward its article's title (with sentence
-    spans unless ``spans`` is False), let ``policy`` (default: the packaged one) decide; store nothing."""
-    threads = extract_all(source, format)
+    """Extract every thread of ``source``, detect each comment's language, score each comment toward its
+    article's title (with sentence spans unless ``spans`` is False), let ``policy`` (default: the packaged
+    one) decide; store nothing."""
+    threads = [with_languages(thread) for thread in extract_all(source, format)]
     texts = [c.text for t in threads for c in t.comments]
     targets = [t.article.title or None for t in threads for _ in t.comments]
-    scores = scorer.predict(texts, targets, batch_size=batch_size, progress=progress, spans=spans)
+    languages = [c.language for t in threads for c in t.comments]
+    scores = scorer.predict(texts, targets, languages=languages, batch_size=batch_size, progress=progress, spans=spans)
     items, start = [], 0
     for thread in threads:
         items.append(ThreadData(thread, scores[start : start + len(thread.comments)]))

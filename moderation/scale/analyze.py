@@ -30,10 +30,12 @@ def _comment_rows(threads: Sequence[Thread], chunk_rows: int) -> list[pa.Table]:
 
 
 def _stored_unchanged(session: Session, thread: Thread, model_name: Callable[[], str], policy: Policy) -> bool:
+    from moderation.language import with_languages
     from moderation.storage import repository
 
     article_id = repository.find_article_id(session, thread.key())
-    if article_id is None or repository.load_thread(session, article_id) != thread:
+    # Stored threads carry the languages detected when they were stored.
+    if article_id is None or repository.load_thread(session, article_id) != with_languages(thread):
         return False
     scored = repository.comment_scores(session, article_id, model=model_name())
     undecided = repository.comments_to_decide(session, policy.digest, article_id=article_id, limit=1)

@@ -1,4 +1,5 @@
-"""What a thread holds, counted in SQL: comments, decisions, and its newest scores' labels and toxicity.
+"""What a thread holds, counted in SQL: comments, their languages, decisions, and its newest scores' labels and
+toxicity.
 
 One query per figure for a whole page of threads, never one per thread. Where several models
 scored a comment, its newest score row (highest id) counts. Functions only query.
@@ -13,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from moderation.language import UNDETERMINED
 from moderation.models.labels import TASK_LABELS
 from moderation.storage.tables import DECISIONS, CommentRow, DecisionRow, ScoreRow
 
@@ -30,6 +32,8 @@ class ThreadCounts:
     stance: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TASK_LABELS["stance"], 0))
     mean_toxicity: float | None = None
     max_toxicity: float | None = None
+    #: Comments by language (ISO 639-1), most first (then by code), ``"und"`` (none detected) last; only those present.
+    languages: dict[str, int] = field(default_factory=dict)
 
     @property
     def undecided(self) -> int:
@@ -48,6 +52,13 @@ def thread_counts(session: Session, article_ids: Sequence[int]) -> dict[int, Thr
             select(CommentRow.article_id, func.count()).where(in_ids).group_by(CommentRow.article_id)
         )
     }
+    languages: dict[int, dict[str, int]] = {}
+    for article_id, language, count in session.execute(
+        select(CommentRow.article_id, CommentRow.language, func.count())
+        .where(in_ids)
+        .group_by(CommentRow.article_id, CommentRow.language)
+    ):
+        languages.setdefault(article_id, {})[language or UNDETERMINED] = count
     decisions = _grouped(session, DecisionRow.decision, in_ids, join_decisions=True)
     newest = (
         select(func.max(ScoreRow.id))
@@ -79,8 +90,15 @@ def thread_counts(session: Session, article_ids: Sequence[int]) -> dict[int, Thr
             stance={**empty.stance, **stance.get(article_id, {})},
             mean_toxicity=round(float(mean), 6) if mean is not None else None,
             max_toxicity=round(float(top), 6) if top is not None else None,
+            languages=_by_frequency(languages.get(article_id, {})),
         )
     return result
+
+
+def _by_frequency(counts: dict[str, int]) -> dict[str, int]:
+    """Languages most frequent first, then by code; undetermined last."""
+    order = sorted((code for code in counts if code != UNDETERMINED), key=lambda code: (-counts[code], code))
+    return {code: counts[code] for code in [*order, UNDETERMINED] if code in counts}
 
 
 def _grouped(

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from moderation.errors import InputError
+from moderation.language import UNDETERMINED
 from moderation.storage.pages import Page, check_limit, decode_cursor, page_of
 from moderation.storage.tables import (
     DECISIONS,
@@ -87,6 +88,13 @@ def comments_to_decide(
     return list(session.scalars(query))
 
 
+def language_condition(language: str) -> ColumnElement[bool]:
+    """Comments in ``language`` (an ISO 639-1 code), or without one for :data:`UNDETERMINED`."""
+    if language == UNDETERMINED:
+        return CommentRow.language.is_(None)
+    return CommentRow.language == language
+
+
 @dataclass(frozen=True)
 class QueueItem:
     """A comment awaiting review (its article, decision and scores loaded) and its risk."""
@@ -99,11 +107,13 @@ def review_queue(
     session: Session,
     *,
     article_id: int | None = None,
+    language: str | None = None,
     model: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[QueueItem]:
-    """Comments whose decision is ``review``, riskiest first, then oldest first.
+    """Comments whose decision is ``review`` (of one article, in one language, when given), riskiest
+    first, then oldest first.
 
     A comment's risk is its highest attribute probability (``model``'s scores, else any model's;
     0 when it has none).
@@ -124,6 +134,8 @@ def review_queue(
     )
     if article_id is not None:
         query = query.where(CommentRow.article_id == article_id)
+    if language is not None:
+        query = query.where(language_condition(language))
     if cursor is not None:
         last_risk, last_id = decode_cursor("queue", cursor, (float, int))
         query = query.where(or_(risk < last_risk, and_(risk == last_risk, CommentRow.id > last_id)))

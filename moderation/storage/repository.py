@@ -23,6 +23,7 @@ from moderation.storage.desk import (
     append_audit,
     comments_to_decide,
     get_api_key,
+    language_condition,
     list_api_keys,
     list_audit,
     review_queue,
@@ -80,6 +81,7 @@ def save_thread(session: Session, thread: Thread) -> ArticleRow:
     row.byline = article.byline
     row.dateline = article.dateline
     row.credit = article.credit
+    row.language = article.language
     row.captions = list(article.captions)
     row.body = list(article.body)
     row.source_format = thread.source_format
@@ -103,6 +105,8 @@ def save_thread(session: Session, thread: Thread) -> ArticleRow:
         crow.votes_down = comment.votes.down
         crow.votes_score = comment.votes.score
         crow.position = comment.position
+        crow.language = comment.language
+        crow.language_confidence = comment.language_confidence
     session.flush()
     return row
 
@@ -186,12 +190,14 @@ class CommentFilter:
     ``min_scores`` maps Perspective attributes to the least probability wanted
     (``{"TOXICITY": 0.8}``). Score conditions hold for ``model``'s scores, or for any stored
     model's when it is None; ``sentiment`` and ``stance`` must then hold for the same model.
+    ``language`` is an ISO 639-1 code, or ``"und"`` for comments without one.
     """
 
     decision: str | None = None
     min_scores: Mapping[str, float] = field(default_factory=dict)
     stance: str | None = None
     sentiment: str | None = None
+    language: str | None = None
     model: str | None = None
 
 
@@ -228,6 +234,8 @@ def _comment_conditions(filters: CommentFilter) -> list[ColumnElement[bool]]:
         conditions.append(
             exists().where(DecisionRow.comment_id == CommentRow.id, DecisionRow.decision == filters.decision)
         )
+    if filters.language is not None:
+        conditions.append(language_condition(filters.language))
     model = [ScoreRow.model == filters.model] if filters.model is not None else []
     if filters.stance is not None or filters.sentiment is not None:
         labels = [ScoreRow.stance == filters.stance] if filters.stance is not None else []
@@ -266,6 +274,7 @@ def load_thread(session: Session, article_id: int) -> Thread | None:
         captions=row.captions,
         body=row.body,
         credit=row.credit,
+        language=row.language,
     )
     comments = [
         Comment(
@@ -278,6 +287,8 @@ def load_thread(session: Session, article_id: int) -> Thread | None:
             text=c.text,
             votes=Votes(up=c.votes_up, down=c.votes_down, score=c.votes_score),
             position=c.position,
+            language=c.language,
+            language_confidence=c.language_confidence,
         )
         for c in row.comments
     ]

@@ -84,6 +84,7 @@ class ArticleRow(Base):
     byline: Mapped[str | None] = mapped_column(Text)
     dateline: Mapped[str | None] = mapped_column(Text)
     credit: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8), doc="ISO 639-1 code, given or detected; NULL: unknown")
     captions: Mapped[list[str]] = mapped_column(default=list)
     body: Mapped[list[str]] = mapped_column(default=list)
     source_format: Mapped[str] = mapped_column(String(32))
@@ -117,6 +118,8 @@ class CommentRow(Base):
     votes_down: Mapped[int | None] = mapped_column(Integer)
     votes_score: Mapped[int | None] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(8), doc="ISO 639-1 code, given or detected; NULL: unknown")
+    language_confidence: Mapped[float | None] = mapped_column(Float, doc="the detector's, 0 to 1; NULL when given")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

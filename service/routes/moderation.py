@@ -17,6 +17,7 @@ from service.schemas import (
     AuditPage,
     CommentOut,
     DecisionIn,
+    LanguageFilter,
     PolicyApplied,
     QueueItemOut,
     QueuePage,
@@ -35,11 +36,17 @@ ThreadFilter = Annotated[int | None, Query(ge=1, le=_MAX_ID, description="Only t
 
 @router.get("/v1/queue", summary="The review queue", responses=errors(*KEYED))
 def review_queue(
-    session: SessionDep, _: ModerateKey, thread_id: ThreadFilter = None, cursor: Cursor = None, limit: Limit = 50
+    session: SessionDep,
+    _: ModerateKey,
+    thread_id: ThreadFilter = None,
+    language: LanguageFilter = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> QueuePage:
-    """Comments whose current decision is `review`, riskiest first (highest attribute probability),
-    then oldest; each with its thread, scores and the reasons it is here."""
-    page = repository.review_queue(session, article_id=thread_id, cursor=cursor, limit=limit)
+    """Comments whose current decision is `review` (of one thread, in one language, when given), riskiest
+    first (highest attribute probability), then oldest; each with its thread, language, scores and the
+    reasons it is here."""
+    page = repository.review_queue(session, article_id=thread_id, language=language, cursor=cursor, limit=limit)
     return QueuePage(
         items=[QueueItemOut.of(item.comment, item.risk) for item in page.items], next_cursor=page.next_cursor
     )

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from moderation.perspective import (
@@ -22,6 +23,8 @@ from moderation.perspective import (
     GoogleErrorBody,
     PerspectiveError,
     build_response,
+    detected_languages,
+    effective_languages,
     invalid_payload,
     validate_request,
 )
@@ -90,8 +93,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 async def analyze_comment(body: AnalyzeCommentRequest, desk: DeskDep) -> AnalyzeCommentResponse:
     """Score one comment with Perspective's request and response shapes (key with 'write' scope, or ``?key=``).
 
+    Without ``languages`` the comment's language is detected and sent back as ``detectedLanguages``; an
+    attribute no test split measures in the language is refused (LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE).
     Nothing is stored, whatever ``doNotStore`` says. See docs/perspective.md for what is supported.
     """
-    validate_request(body, max_chars=desk.settings.max_comment_chars)
-    [scores] = await desk.score([body.comment.text], [None], spans=body.span_annotations)
-    return build_response(body, scores)
+    detected = await run_in_threadpool(detected_languages, body)
+    serves = desk.scorer.measured_in
+    validate_request(body, max_chars=desk.settings.max_comment_chars, serves=serves, detected=detected)
+    [language, *_] = effective_languages(body, detected)
+    [scores] = await desk.score([body.comment.text], [None], languages=[language], spans=body.span_annotations)
+    return build_response(body, scores, serves=serves, detected=detected)

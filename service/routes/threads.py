@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 from moderation import pipeline
 from moderation.errors import NotFoundError
 from moderation.extraction import Source, extract_all
+from moderation.language import with_languages
 from moderation.models.scorer import CommentScores
 from moderation.policy import Policy
 from moderation.storage import repository
@@ -29,6 +30,7 @@ from service.schemas import (
     KEYED,
     CommentOut,
     CommentPage,
+    LanguageFilter,
     ThreadDetail,
     ThreadPage,
     ThreadsStored,
@@ -62,9 +64,11 @@ async def post_thread(request: Request, desk: DeskDep, session: SessionDep, key:
     are matched by URL, else the export's thread id, else title and date. A moderator's decisions stay."""
     threads = await _read_threads(request, max_bytes=desk.settings.max_body_bytes)
     check_storable(threads)
+    threads = await run_in_threadpool(lambda: [with_languages(thread) for thread in threads])
     texts = [comment.text for thread in threads for comment in thread.comments]
     targets = [thread.article.title or None for thread in threads for comment in thread.comments]
-    scores = await desk.score(texts, targets)
+    languages = [comment.language for thread in threads for comment in thread.comments]
+    scores = await desk.score(texts, targets, languages=languages)
     try:
         stored = await run_in_threadpool(_store, session, threads, scores, desk.scorer.name, desk.policy, actor(key))
     except IntegrityError as exc:
@@ -167,15 +171,19 @@ def list_thread_comments(
     ] = None,
     stance: Annotated[Literal["against", "neutral", "favor"] | None, Query()] = None,
     sentiment: Annotated[Literal["negative", "neutral", "positive"] | None, Query()] = None,
+    language: LanguageFilter = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> CommentPage:
-    """Comments in thread order with their newest scores and current decision; every filter given must hold."""
+    """Comments in thread order with their language, newest scores and current decision; every filter given
+    must hold."""
     _article(session, thread_id)
     least: dict[str, float] = {}
     for condition in min_score or ():
         name, value = condition.split(":")
         least[name] = max(least.get(name, 0.0), float(value))
-    filters = repository.CommentFilter(decision=decision, min_scores=least, stance=stance, sentiment=sentiment)
+    filters = repository.CommentFilter(
+        decision=decision, min_scores=least, stance=stance, sentiment=sentiment, language=language
+    )
     page = repository.list_comments(session, thread_id, filters, cursor=cursor, limit=limit)
     return CommentPage(items=[CommentOut.from_row(row) for row in page.items], next_cursor=page.next_cursor)
