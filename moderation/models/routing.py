@@ -29,6 +29,11 @@ class Route(BaseModel):
 
     encoder: str | None = None
     heads: str = Field(description="The heads' folder, relative to the table's own folder.")
+    mode: str | None = Field(
+        default=None,
+        description="The numerics the heads were fitted on, used wherever they can run (int8: on CPU with ONNX "
+        "Runtime); None: the scorer's mode.",
+    )
     measured: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Task or Perspective attribute -> the languages (ISO 639-1) a test split measures it in.",

@@ -24,6 +24,7 @@ from moderation.models.encoder import BUNDLED_NAME, Progress
 from moderation.models.heads import HeadSet
 from moderation.models.labels import PERSPECTIVE_ATTRIBUTE, TASK_LABELS
 from moderation.models.routing import ROUTES_FILE, Route, RouteTable, primary_language
+from moderation.models.runtime import has_onnxruntime
 
 if TYPE_CHECKING:
     from moderation.models.config import ModelConfig
@@ -270,7 +271,9 @@ class RoutedScorer(Scorer):
         order = [first, *(name for name in table.routes if name != first)]
 
         def loader(route: Route) -> Callable[[], Scorer]:
-            return lambda: Scorer.load(route.encoder, heads=folder / route.heads, device=device, mode=mode)
+            runs = route.mode is not None and (route.mode != "int8" or (device == "cpu" and has_onnxruntime()))
+            own = route.mode if runs else mode
+            return lambda: Scorer.load(route.encoder, heads=folder / route.heads, device=device, mode=own)
 
         routes: dict[str, Scorer | Callable[[], Scorer]] = {}
         names: dict[str, str] = {}

@@ -8,7 +8,7 @@ source says nothing about the attribute (NaN) are left out of that head only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,8 @@ class AttributeTrainer:
     seed: int = 0
     c_grid: tuple[float, ...] = C_GRID
     search_: list[dict[str, Any]] = field(default_factory=list)
+    #: Each source's share of the sample weight; default ``mixture.SOURCE_SHARES`` (the English sources).
+    shares: Mapping[str, float] | None = None
 
     def fit(
         self, train: PairFeatures, train_data: AttributeSplit, val: PairFeatures, val_data: AttributeSplit
@@ -77,7 +79,7 @@ class AttributeTrainer:
         known = ~np.isnan(train_data.fractions[:, column])
         x_train = feature_matrix("comment", train)[known]
         f_train = train_data.fractions[known, column]
-        w_train = source_weights([s for s, k in zip(train_data.sources, known, strict=True) if k])
+        w_train = source_weights([s for s, k in zip(train_data.sources, known, strict=True) if k], self.shares)
         if not (f_train > 0).any() or not (f_train < 1).any():
             raise DataError(f"{self.attribute}: the training items are all rated alike; nothing to learn")
         val_known = ~np.isnan(val_data.fractions[:, column])

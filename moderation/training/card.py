@@ -24,6 +24,8 @@ one-sentence comment's span scores are its comment scores.
 _LIMITS = """\
 ## Limits
 - English only: every training set is English; other languages get confident nonsense.
+  Heads for the multilingual encoder (multilingual-e5-small), with figures per language next to this
+  model's, are in `multilingual/MODEL_CARD.md` and `benchmarks/results/multilingual.md`.
 - Tweets train sentiment; the attributes learn from news comments (Civil Comments), Wikipedia talk,
   tweets, Reddit, Gab, YouTube and Facebook news-page comments and NGO-written hate speech with its
   counter-speech, each source weighted by a share (docs/models.md). Expect lower figures on other

@@ -68,11 +68,12 @@ def draw_by_source(
     return rng.permutation(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
 
 
-def source_weights(sources: Sequence[str]) -> np.ndarray:
-    """A sample weight per item such that each source's items sum to its share (mean weight 1)."""
+def source_weights(sources: Sequence[str], shares: Mapping[str, float] | None = None) -> np.ndarray:
+    """A sample weight per item such that each source's items sum to its share (``shares``, default
+    ``SOURCE_SHARES``; mean weight 1)."""
     codes = np.asarray(sources)
     weights = np.zeros(len(codes), dtype=np.float64)
-    for name, share in source_shares(sources).items():
+    for name, share in source_shares(sources, shares).items():
         members = codes == name
         weights[members] = share * len(codes) / members.sum()
     return weights
