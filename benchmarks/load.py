@@ -98,7 +98,12 @@ class Server:
         engine.dispose()
         self.port = _free_port()
         env = {key: value for key, value in os.environ.items() if not key.startswith("MODERATION_")}
-        env.update(DATABASE_URL=url, MODERATION_RATE_LIMIT_PER_MINUTE="0", **settings)
+        env.update(
+            DATABASE_URL=url,
+            MODERATION_RATE_LIMIT_PER_MINUTE="0",
+            MODERATION_RATE_LIMIT_CHARS_PER_MINUTE="0",
+            **settings,
+        )
         command = [sys.executable, "-m", "uvicorn", "--factory", "service.app:create_app", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--log-level", "warning", "--no-access-log"]
         self.log = folder / f"{name}.log"

@@ -6,13 +6,39 @@ Pydantic models, because a thread crosses every edge: CLI JSON, the HTTP API, st
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: A language as the desk stores it: an ISO 639-1 code (ISO 639-3 for a language without one), lower case.
 LANGUAGE_CODE = r"^[a-z]{2,3}$"
+
+#: The plausible dates of an article or comment: from 1990-01-01 (before the web had comment sections) to a day
+#: after the moment the thread is read (a day of slack for clocks and zones). A date outside is a source's
+#: error or a placeholder (9999-12-31, 0001-01-01, 1970-01-01): ``published`` becomes None and the date is kept
+#: as ``published_raw``, so no report, chart or period filter ever works with it.
+EARLIEST_PUBLISHED = datetime(1990, 1, 1, tzinfo=timezone.utc)
+FUTURE_SLACK = timedelta(days=1)
+
+
+def plausible_date(value: date | datetime) -> bool:
+    """Whether a published date lies in the plausible window (a time without a zone is read as UTC)."""
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    moment = value if value.utcoffset() is not None else value.replace(tzinfo=timezone.utc)
+    try:
+        return EARLIEST_PUBLISHED <= moment <= datetime.now(timezone.utc) + FUTURE_SLACK
+    except OverflowError:  # an offset pushes a time at the calendar's edge past it
+        return False
+
+
+def _raw_of_implausible(published: date | datetime | None, raw: str | None) -> str | None:
+    """None when ``published`` is None or plausible, else what ``published_raw`` becomes (``published`` becoming
+    None): the source's string where there is one, else the date itself written out."""
+    if published is None or plausible_date(published):
+        return None
+    return raw if raw is not None else published.isoformat()
 
 
 class Article(BaseModel):
@@ -36,6 +62,13 @@ class Article(BaseModel):
         description="ISO 639-1 code of the article's language: given, or detected from its title and body when "
         "it is stored; None when unknown.",
     )
+
+    @model_validator(mode="after")
+    def _plausible_date(self) -> Article:
+        raw = _raw_of_implausible(self.published, self.published_raw)
+        if raw is not None:
+            self.published, self.published_raw = None, raw
+        return self
 
     def key(self) -> str:
         """What identifies the article across re-imports: its URL, else its title and date."""
@@ -86,6 +119,13 @@ class Comment(BaseModel):
     def _confidence_of_a_language(self) -> Comment:
         if self.language_confidence is not None and self.language is None:
             raise ValueError("language_confidence needs a language")
+        return self
+
+    @model_validator(mode="after")
+    def _plausible_date(self) -> Comment:
+        raw = _raw_of_implausible(self.published, self.published_raw)
+        if raw is not None:
+            self.published, self.published_raw = None, raw
         return self
 
 

@@ -14,10 +14,11 @@ from moderation.models.runtime import settle_loaded_model
 from moderation.models.scorer import Scorer
 from moderation.policy import Policy
 from moderation.storage import make_engine
-from service import problems
+from service import budget, problems
 from service.batching import MicroBatcher
 from service.config import Settings
 from service.deps import Desk
+from service.logs import redact_logs
 from service.metrics import Metrics
 from service.ratelimit import RateLimiter
 from service.routes import comments, coral, moderation, operations, perspective, reports, threads
@@ -88,11 +89,9 @@ class Measure:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
             desk = getattr(scope["app"].state, "desk", None)
-            if desk is not None:
-                desk.metrics.requests.labels(scope["method"], route, str(status)).inc()
-                desk.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            if desk is not None:  # every label from a fixed set (service/metrics.py)
+                desk.metrics.observe_request(scope["method"], scope.get("route"), status, time.perf_counter() - started)
 
 
 class _TooLarge(Exception):
@@ -106,6 +105,7 @@ def _load_scorer(settings: Settings) -> Scorer:
 def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None) -> FastAPI:
     """The app; ``scorer`` replaces the configured model (tests pass a tiny one)."""
     settings = settings or Settings()
+    redact_logs()  # no API key in uvicorn's access log (service/logs.py)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -117,12 +117,20 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
             ),
             wait_s=settings.batch_wait_ms / 1000.0,
             max_items=settings.batch_max_items,
+            max_queued=settings.queue_max_comments,
             observe=metrics.observe_batch,
         )
         policy = Policy.load(settings.policy) if settings.policy else Policy.default()
         engine = make_engine(settings.database_url)
         app.state.desk = Desk(
-            settings, engine, model, policy, batcher, RateLimiter(settings.rate_limit_per_minute), metrics
+            settings,
+            engine,
+            model,
+            policy,
+            batcher,
+            RateLimiter(settings.rate_limit_per_minute),
+            metrics,
+            RateLimiter(settings.rate_limit_chars_per_minute),
         )
         settle_loaded_model()
         yield
@@ -137,4 +145,5 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
 
     for module in (operations, comments, threads, moderation, reports, perspective, coral):
         app.include_router(module.router)
+    budget.document(app, settings)
     return app

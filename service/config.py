@@ -33,9 +33,20 @@ class Settings(BaseSettings):
     policy: Path | None = Field(default=None, description="Policy TOML; the packaged default when unset.")
     open_reads: bool = Field(default=False, description="Let reads (threads, comments, reports) through without a key.")
     max_body_bytes: int = Field(default=20_000_000, description="Largest request body accepted (uploads included).")
-    max_items: int = Field(default=1000, description="Most comments in one scoring request.")
+    max_items: int = Field(default=1000, description="Most comments in one scoring request (every route that scores).")
     max_comment_chars: int = Field(default=20_480, description="Longest comment text accepted (Perspective's 20 KB).")
-    rate_limit_per_minute: int = Field(default=1200, description="Requests per key per minute; 0 turns it off.")
+    max_request_chars: int = Field(
+        default=200_000, description="Most characters of comment text in one scoring request, all comments together."
+    )
+    rate_limit_per_minute: int = Field(
+        default=1200, description="Requests per key (or per client address, for open reads) per minute; 0: off."
+    )
+    rate_limit_chars_per_minute: int = Field(
+        default=1_000_000, description="Characters of comment text a key may send to be scored per minute; 0: off."
+    )
+    queue_max_comments: int = Field(
+        default=4000, description="Most comments waiting for or in scoring; a request that would pass it gets 503."
+    )
     batch_wait_ms: float = Field(default=5.0, description="How long a request waits for others to share its pass.")
     batch_max_items: int = Field(default=256, description="Most comments in one micro-batched forward pass.")
     coral_signing_secret: str | None = Field(default=None, description="Coral's webhook signing secret, if set.")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
@@ -14,7 +15,8 @@ from moderation import keys
 from moderation.models.scorer import CommentScores, Scorer
 from moderation.policy import Policy
 from moderation.storage import transaction
-from service.batching import MicroBatcher
+from service.batching import MicroBatcher, QueueFull
+from service.budget import check_limits
 from service.config import Settings
 from service.metrics import Metrics
 from service.problems import ProblemError
@@ -32,6 +34,20 @@ class Desk:
     batcher: MicroBatcher
     limiter: RateLimiter
     metrics: Metrics
+    work: RateLimiter  # characters of comment text per minute
+
+    def admit(self, request: Request, texts: Sequence[str], *, name: Callable[[int], str] | None = None) -> None:
+        """The work budget of a scoring request (service/budget.py): 413 over a limit, else its characters
+        are charged to its caller (429 with ``Retry-After`` when the caller's characters per minute are spent)."""
+        total = check_limits(texts, self.settings, name=name)
+        retry = self.work.acquire(rate_key(request), total)
+        if retry is not None:
+            raise ProblemError(
+                429,
+                "Too many characters",
+                f"{total:,} characters to score; the rate limit is {self.work.per_minute:,} characters a minute",
+                retry_after=retry,
+            )
 
     async def score(
         self,
@@ -40,9 +56,55 @@ class Desk:
         *,
         languages: list[str | None] | None = None,
         spans: bool = False,
+        request: Request | None = None,
     ) -> list[CommentScores]:
-        """Micro-batched, off the event loop; each comment in its language where given, else the detected one."""
-        return await self.batcher.score(texts, targets, languages=languages, spans=spans)
+        """Micro-batched, off the event loop; each comment in its language where given, else the detected one.
+        With ``request``, the work is dropped if its client disconnects before it is scored; a full scoring
+        queue is a 503 with ``Retry-After``."""
+        try:
+            work = self.batcher.score(texts, targets, languages=languages, spans=spans)
+            return await (work if request is None else unless_disconnected(request, work))
+        except QueueFull as exc:
+            raise ProblemError(
+                503, "Server busy", f"{exc}; retry in {exc.retry_after} s", retry_after=exc.retry_after
+            ) from exc
+
+
+T = TypeVar("T")
+
+
+async def unless_disconnected(request: Request, work: Coroutine[Any, Any, T]) -> T:
+    """``work``'s result; as soon as the client disconnects, ``work`` is cancelled and a 499 problem raised
+    (which no one reads, but the metrics count).
+
+    Called once the body has been read: the next ASGI message is then ``http.disconnect``, which the server
+    sends when the client goes away (or after the response, which cannot come before ``work`` is done)."""
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        gone.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    raise ProblemError(499, "Client closed request", "the client disconnected before its comments were scored")
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def rate_key(request: Request) -> str:
+    """Whose budget a request spends: its API key's (set by :func:`require`), else its client address's."""
+    key: str | None = getattr(request.state, "rate_key", None)
+    if key is not None:
+        return key
+    return f"address:{request.client.host if request.client else 'unknown'}"
 
 
 async def get_desk(request: Request) -> Desk:
@@ -66,19 +128,43 @@ def get_session(desk: DeskDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+#: The routes whose clients cannot send a header, and so may pass their key as ``?key=``: Perspective's
+#: AnalyzeComment (Google's API takes keys that way, and Perspective clients send nothing else) and Coral's
+#: callback URL (Coral sends no header of our choosing). Anywhere else ``?key=`` is refused with 401: a key in a
+#: URL lands in access logs, proxies' logs and browser histories.
+QUERY_KEY_ROUTES = frozenset({"/v1alpha1/comments:analyze", "/v1/coral/moderate"})
+
+
+def query_key_allowed(request: Request) -> bool:
+    """Whether the route that matched ``request`` is one of :data:`QUERY_KEY_ROUTES`."""
+    return getattr(request.scope.get("route"), "path", None) in QUERY_KEY_ROUTES
+
+
 def _token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
-    # X-API-Key for simple clients; ?key= as Perspective's clients send it.
-    return request.headers.get("x-api-key") or request.query_params.get("key")
+    # X-API-Key for simple clients; ?key= only where a client cannot send a header (QUERY_KEY_ROUTES).
+    return request.headers.get("x-api-key") or (request.query_params.get("key") if query_key_allowed(request) else None)
 
 
 def require(scope: str) -> Callable[..., keys.ApiKey | None]:
     """A dependency that admits a request holding a live key with ``scope`` (reads may be open)."""
 
     def check(request: Request, desk: DeskDep) -> keys.ApiKey | None:
+        if "key" in request.query_params and not query_key_allowed(request):
+            raise ProblemError(
+                401,
+                "API key in the URL",
+                "send it as 'Authorization: Bearer <key>' (or 'X-API-Key: <key>'); only the Perspective and Coral "
+                "routes take ?key=",
+            )
         if scope == "read" and desk.settings.open_reads:
+            retry = desk.limiter.acquire(rate_key(request))
+            if retry is not None:
+                raise ProblemError(
+                    429, "Too many requests", f"rate limit of {desk.limiter.per_minute}/minute", retry_after=retry
+                )
             return None
         token = _token(request)
         if not token:
@@ -89,6 +175,7 @@ def require(scope: str) -> Callable[..., keys.ApiKey | None]:
             raise ProblemError(401, "Invalid API key")
         if not key.allows(scope):
             raise ProblemError(403, "Forbidden", f"this key lacks the {scope!r} scope")
+        request.state.rate_key = f"key:{key.prefix}"
         retry = desk.limiter.acquire(key.prefix)
         if retry is not None:
             raise ProblemError(

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moderation.errors import InputError, ModerationError, NotFoundError
 
@@ -84,6 +85,37 @@ def install(app: FastAPI) -> None:
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", exc_info=exc)
         return problem(500, "Server error")
+
+    app.add_middleware(ServerErrors)
+
+
+class ServerErrors:
+    """Answer a bug with a 500 problem and let the connection live on. Starlette's own handler of
+    ``Exception`` (the one above, which now sees only errors of the middleware outside this one) re-raises
+    after answering, and uvicorn then closes the connection, a keep-alive client's included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started:  # half an answer is out: only closing the connection can tell the client
+                raise
+            logger.exception("unhandled error", exc_info=exc)
+            await problem(500, "Server error")(scope, receive, send)
 
 
 def _allowed(request: Request) -> str:

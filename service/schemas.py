@@ -34,7 +34,7 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = Field(
         default=None, description="Schema violations, each with its location (`loc`) and message (`msg`)."
     )
-    retry_after: int | None = Field(default=None, description="With 429: seconds until the key may retry.")
+    retry_after: int | None = Field(default=None, description="With 429 and 503: seconds until a retry may succeed.")
 
 
 _ERRORS = {
@@ -43,10 +43,11 @@ _ERRORS = {
     403: "The key lacks the scope this route needs.",
     404: "No such thread or comment.",
     409: "Another request is storing the same thread; retry.",
-    413: "The body, a comment or the number of comments is over the server's limit.",
+    413: "The body, a comment, the number of comments or their characters in all is over the server's limit.",
     415: "The body is neither JSON nor a multipart upload.",
     422: "The request does not match the schema, or its content cannot be used (the detail says why).",
-    429: "The key's rate limit is spent; retry after `Retry-After` seconds.",
+    429: "The key's rate limit (requests, or characters to score) is spent; retry after `Retry-After` seconds.",
+    503: "The scoring queue is full; retry after `Retry-After` seconds.",
 }
 _PROBLEM_SCHEMA = Problem.model_json_schema()
 
@@ -59,7 +60,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
             "description": _ERRORS[code],
             "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
         }
-        if code == 429:
+        if code in (429, 503):
             response["headers"] = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
         responses[code] = response
     return responses

@@ -343,7 +343,7 @@ class LiveServer:
         return self.log.read_text(encoding="utf-8", errors="replace")[-chars:] if self.log.exists() else ""
 
 
-#: ``start_server(database=None, *, token=None, env=None, **settings) -> LiveServer``.
+#: ``start_server(database=None, *, token=None, env=None, factory=..., **settings) -> LiveServer``.
 StartServer = Callable[..., LiveServer]
 
 
@@ -358,14 +358,15 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServer]:
-    """``start_server(database=None, *, token=None, env=None, **settings)`` -> a :class:`LiveServer`, ready.
+    """``start_server(database=None, *, token=None, env=None, factory=..., **settings)`` -> a ready :class:`LiveServer`.
 
     A real ``python -m uvicorn --factory service.app:create_app`` in a subprocess on a free 127.0.0.1 port,
     on the SQLite file ``database`` (a new one when left out). ``token=None`` creates a key with every scope
     first, as an operator would with ``moderation keys create``; pass the old token to restart on the same
     database. ``settings`` become ``MODERATION_*`` variables (``batch_wait_ms=0`` ->
     ``MODERATION_BATCH_WAIT_MS=0``); other ``MODERATION_*`` variables of the test run are not passed on;
-    ``env`` adds other variables (``OMP_NUM_THREADS``).
+    ``env`` adds other variables (``OMP_NUM_THREADS``); ``factory`` serves another app factory (a test's own
+    wrapper of ``create_app``).
     Every server still running is stopped when the module's tests end."""
     import subprocess
     import sys
@@ -377,7 +378,12 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServ
     servers: list[LiveServer] = []
 
     def start(
-        database: Path | None = None, *, token: str | None = None, env: dict[str, str] | None = None, **settings: Any
+        database: Path | None = None,
+        *,
+        token: str | None = None,
+        env: dict[str, str] | None = None,
+        factory: str = "service.app:create_app",
+        **settings: Any,
     ) -> LiveServer:
         database = database or folder / f"server-{len(servers)}.db"
         url = f"sqlite:///{database}"
@@ -395,7 +401,7 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServ
         for attempt in range(3):  # another process may take the free port before uvicorn binds it
             port = _free_port()
             log = folder / f"server-{len(servers)}.log"
-            command = [sys.executable, "-m", "uvicorn", "--factory", "service.app:create_app"]
+            command = [sys.executable, "-m", "uvicorn", "--factory", factory]
             command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
             command += ["--timeout-graceful-shutdown", "5"]
             with log.open("wb") as output:

@@ -14,13 +14,15 @@ from moderation.models.backends import BackendOutput, EncoderHeadsBackend
 from moderation.models.config import SequenceClassificationModel, ZeroShotNliModel
 from moderation.models.encoder import Progress
 from moderation.models.labels import TASK_LABELS
+from moderation.models.scorer import BUNDLED_HEADS, RoutedScorer
 
 STANCE_TEMPLATES = {"against": "i oppose {target}", "neutral": "the {target} vote", "favor": "we support {target}"}
 
 
 @pytest.fixture(scope="module")
 def bundled() -> Scorer:
-    return Scorer.load()
+    """The English model alone (``Scorer.load()`` routes by language over it and the multilingual one)."""
+    return Scorer.load(heads=BUNDLED_HEADS)
 
 
 def _assert_complete(scores: CommentScores, *, with_stance: bool) -> None:
@@ -126,12 +128,16 @@ def test_bundled_heads_for_two_tasks_and_a_checkpoint_for_the_third(bundled: Sco
     assert [s.toxicity for s in scores] == [s.toxicity for s in reference]
 
 
-def test_load_without_arguments_is_the_bundled_model_under_its_stored_name(bundled: Scorer) -> None:
+def test_load_without_arguments_routes_by_language_over_the_bundled_model_under_its_stored_name(
+    bundled: Scorer,
+) -> None:
     backend = bundled.backends["sentiment"]
     assert isinstance(backend, EncoderHeadsBackend)
     assert set(map(id, bundled.backends.values())) == {id(backend)}
     assert bundled.name == f"{backend.heads.manifest['name']} [{backend.heads.digest}]"
     assert Scorer.from_config(ModelConfig()).name == bundled.name
+    routed = Scorer.load()
+    assert isinstance(routed, RoutedScorer) and f"english: {bundled.name}; multilingual: " in routed.name
 
 
 def test_a_scorer_needs_a_backend_for_every_task(bundled: Scorer) -> None:

@@ -252,13 +252,18 @@ def test_a_score_threshold_leaves_out_attributes_below_it(make_client: Client) -
     assert "TOXICITY" in low.json()["attributeScores"]
 
 
-def test_languages_other_than_english_are_refused_as_perspective_refuses_them(make_client: Client) -> None:
+def test_an_attribute_no_test_split_measures_in_a_language_is_refused_as_perspective_refuses_it(
+    make_client: Client,
+) -> None:
     client = make_client()
-    request = {"comment": {"text": "Quel article idiot."}, "requestedAttributes": {"TOXICITY": {}}, "languages": ["fr"]}
+    # French toxicity is measured (MLMA, CONAN), French threats are not.
+    french = {"comment": {"text": "Quel article idiot."}, "languages": ["fr"]}
+    assert client.post(URL, json={**french, "requestedAttributes": {"TOXICITY": {}}}).status_code == 200
+    request = {**french, "requestedAttributes": {"THREAT": {}}}
     error = _error(client.post(URL, json=request), 400, "INVALID_ARGUMENT")
-    assert error["message"] == "Attribute TOXICITY does not support request languages: fr"
+    assert error["message"] == "Attribute THREAT does not support request languages: fr"
     assert error["details"][0]["errorType"] == "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"
-    assert error["details"][0]["languageNotSupportedByAttributeError"]["attribute"] == "TOXICITY"
+    assert error["details"][0]["languageNotSupportedByAttributeError"]["attribute"] == "THREAT"
     dropped = client.post(URL, json={**request, "dropUnsupportedAttributes": True})
     assert dropped.json() == {"attributeScores": {}, "languages": ["fr"]}
     english = client.post(URL, json={**request, "languages": ["en-US"]})
@@ -284,17 +289,17 @@ def test_a_request_without_languages_answers_the_detected_language(make_client: 
     assert "detectedLanguages" not in emoji.json()
 
 
-def test_a_detected_language_the_desk_does_not_serve_is_refused_naming_it(make_client: Client) -> None:
+def test_a_detected_language_an_attribute_is_not_served_in_is_refused_naming_it(make_client: Client) -> None:
     client = make_client()
-    german = "Das ist ein dummer Artikel, und der Autor sollte sich schämen."
-    request = {"comment": {"text": german}, "requestedAttributes": {"TOXICITY": {}}}
+    spanish = "Este artículo es una estupidez y el autor debería avergonzarse de escribirlo."
+    request = {"comment": {"text": spanish}, "requestedAttributes": {"TOXICITY": {}}}
     error = _error(client.post(URL, json=request), 400, "INVALID_ARGUMENT")
-    assert error["message"] == "Attribute TOXICITY does not support request languages: de"
+    assert error["message"] == "Attribute TOXICITY does not support request languages: es"
     detail = error["details"][0]
     assert detail["errorType"] == "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"
-    assert detail["languageNotSupportedByAttributeError"] == {"detectedLanguages": ["de"], "attribute": "TOXICITY"}
+    assert detail["languageNotSupportedByAttributeError"] == {"detectedLanguages": ["es"], "attribute": "TOXICITY"}
     dropped = client.post(URL, json={**request, "dropUnsupportedAttributes": True})
-    assert dropped.json() == {"attributeScores": {}, "languages": ["de"], "detectedLanguages": ["de"]}
+    assert dropped.json() == {"attributeScores": {}, "languages": ["es"], "detectedLanguages": ["es"]}
     # The client's languages win over the detector's, as Perspective's do.
     asked = client.post(URL, json={**request, "languages": ["en"]})
     assert asked.status_code == 200

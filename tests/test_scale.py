@@ -198,11 +198,12 @@ def test_a_crash_mid_file_leaves_no_output_for_it_and_the_rerun_completes_it(
     _write_corpus(tmp_path / "in")
     out = tmp_path / "out"
     options = CorpusOptions(chunk_rows=4)  # a.jsonl: 3 chunks; b.jsonl: 3 chunks, the 2nd fails
+    english = Scorer(bundled_scorer.backends)  # the same model (and name) as the failing one wraps
     with pytest.raises(RuntimeError, match="worker died"):
-        score_corpus(tmp_path / "in", out, _FailsOnCall(bundled_scorer, fail_on=5), options=options)
+        score_corpus(tmp_path / "in", out, _FailsOnCall(english, fail_on=5), options=options)
     assert sorted(p.name for p in out.iterdir()) == ["a.parquet"]
     assert pq.read_table(out / "a.parquet").num_rows == 10
-    result = score_corpus(tmp_path / "in", out, bundled_scorer, options=options)
+    result = score_corpus(tmp_path / "in", out, english, options=options)
     assert [p.name for p in result.written] == ["b.parquet", "c.parquet"] and result.rows == 20
 
 

@@ -21,8 +21,8 @@ from moderation.reports.model import (
 )
 
 MAX_BUCKETS = 120
-Unit = Literal["hour", "day", "week", "month"]
-UNITS: tuple[Unit, ...] = ("hour", "day", "week", "month")
+Unit = Literal["hour", "day", "week", "month", "year"]
+UNITS: tuple[Unit, ...] = ("hour", "day", "week", "month", "year")
 
 
 def _floor(moment: datetime, unit: Unit) -> datetime:
@@ -33,21 +33,29 @@ def _floor(moment: datetime, unit: Unit) -> datetime:
     if unit == "day":
         return day
     if unit == "week":
-        return day - timedelta(days=day.weekday())
-    return day.replace(day=1)
-
-
-def _next(moment: datetime, unit: Unit) -> datetime:
+        return day - timedelta(days=day.weekday())  # 0001-01-01 is a Monday: never before the calendar
     if unit == "month":
-        return moment.replace(year=moment.year + moment.month // 12, month=moment.month % 12 + 1)
-    return moment + {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}[unit]
+        return day.replace(day=1)
+    return day.replace(month=1, day=1)
+
+
+def _next(moment: datetime, unit: Unit) -> datetime | None:
+    """The start of the next bucket; None past the calendar's last year (9999)."""
+    try:
+        if unit == "year":
+            return moment.replace(year=moment.year + 1)
+        if unit == "month":
+            return moment.replace(year=moment.year + moment.month // 12, month=moment.month % 12 + 1)
+        return moment + {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}[unit]
+    except (ValueError, OverflowError):
+        return None
 
 
 def _starts(first: datetime, last: datetime, unit: Unit, cap: int | None = None) -> list[datetime]:
     """Bucket starts from ``first`` to ``last``; with ``cap``, stops once past that many."""
     starts: list[datetime] = []
-    current = _floor(first, unit)
-    while current <= last and (cap is None or len(starts) <= cap):
+    current: datetime | None = _floor(first, unit)
+    while current is not None and current <= last and (cap is None or len(starts) <= cap):
         starts.append(current)
         current = _next(current, unit)
     return starts
@@ -55,17 +63,24 @@ def _starts(first: datetime, last: datetime, unit: Unit, cap: int | None = None)
 
 def timeline(items: Sequence[Item]) -> Timeline | None:
     """Comments per bucket from the first to the last timestamp, empty buckets included; the unit is the
-    finest of hour, day, week and month that needs at most 120 buckets."""
+    finest of hour, day, week, month and year that needs at most 120 buckets.
+
+    Published dates are plausible (from 1990 to now, ``moderation.thread.plausible_date``), so years always do;
+    should a caller hand in wider ones, the years without comments are left out, so a timeline never has
+    more buckets than comments, nor more than 120 unless its comments are spread over more than 120 years."""
     dated = [(moment, item) for item in items if (moment := item.published) is not None]
     if not dated:
         return None
     first, last = min(m for m, _ in dated), max(m for m, _ in dated)
-    unit: Unit = next((u for u in UNITS if len(_starts(first, last, u, MAX_BUCKETS)) <= MAX_BUCKETS), "month")
+    unit: Unit = next((u for u in UNITS if len(_starts(first, last, u, MAX_BUCKETS)) <= MAX_BUCKETS), "year")
     groups: dict[datetime, list[Item]] = defaultdict(list)
     for moment, item in dated:
         groups[_floor(moment, unit)].append(item)
+    starts = _starts(first, last, unit, MAX_BUCKETS)
+    if len(starts) > MAX_BUCKETS:
+        starts = sorted(groups)
     buckets = []
-    for start in _starts(first, last, unit):
+    for start in starts:
         group = groups.get(start, [])
         buckets.append(
             TimeBucket(

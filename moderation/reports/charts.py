@@ -150,7 +150,7 @@ def timeline(activity: Timeline | None, *, width: int = 1100) -> Markup:
     peak = max(max(b.comments for b in activity.buckets), 1)
     step = plot_w / len(activity.buckets)
     every = max(1, round(len(activity.buckets) / 10))
-    fmt = "%d %b %H:00" if activity.unit == "hour" else "%d %b %Y" if activity.unit != "month" else "%b %Y"
+    fmt = {"hour": "%d %b %H:00", "day": "%d %b %Y", "week": "%d %b %Y", "month": "%b %Y"}.get(activity.unit, "%Y")
     body = [f'<line x1="{left}" y1="{12 + plot_h}" x2="{width - 10}" y2="{12 + plot_h}" class="axis"/>']
     body.append(_text(left - 4, 20, str(peak), anchor="end", cls="value"))
     for i, bucket in enumerate(activity.buckets):

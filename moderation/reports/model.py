@@ -274,7 +274,7 @@ class TimeBucket(Part):
 class Timeline(Sample):
     """Comments per time bucket (UTC; timestamps without a zone are read as UTC); ``n`` = dated comments."""
 
-    unit: Literal["hour", "day", "week", "month"]
+    unit: Literal["hour", "day", "week", "month", "year"]
     undated: int
     first: datetime
     last: datetime

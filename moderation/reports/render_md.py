@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from moderation.reports.model import CommentRef, Distribution, Highlight, Report, Sample
 
@@ -21,6 +22,21 @@ def esc(text: str | None) -> str:
         return ""
     one_line = " ".join(text.replace("&", "&amp;").split())
     return _LINE_START.sub(r"\1\\\2", _INLINE.sub(r"\\\1", one_line))
+
+
+#: What an autolink may hold as is: RFC 3986's unreserved and reserved characters and ``%``. Anything else (space,
+#: ``<``, ``>``, ``"``, a backtick, a backslash, a line break, non-ASCII) is percent-encoded.
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
+def link(url: str | None) -> str:
+    """A URL as Markdown: an ``http(s)`` URL as an autolink (``<...>``) with every character that could end it or
+    start markup percent-encoded; any other scheme (``javascript:``, ``data:``) as escaped text, never a link."""
+    if not url:
+        return ""
+    if re.match(r"https?://", url, re.IGNORECASE):
+        return f"<{quote(url, safe=_URL_SAFE)}>"
+    return esc(url)
 
 
 def _n(fig: Sample) -> str:
@@ -72,7 +88,7 @@ def _comment(c: CommentRef, *, full: bool = False) -> list[str]:
 def _header(r: Report) -> list[str]:
     lines = [f"# {esc(r.title)}", ""]
     if len(r.threads) == 1 and r.threads[0].url:
-        lines.append(f"Article: <{r.threads[0].url}>  ")
+        lines.append(f"Article: {link(r.threads[0].url)}  ")
     if r.scope.since or r.scope.until:
         lines.append(f"Comments from {r.scope.since or 'the start'} until {r.scope.until or 'the end'}  ")
     lines.append(f"Generated {r.generated_at.isoformat()} · schema v{r.schema_version}")

@@ -35,6 +35,7 @@ async def signed_body(request: Request, desk: DeskDep) -> bytes:
     if not secret:
         await run_in_threadpool(_write_key, request, desk)
         return body
+    request.state.rate_key = "coral:signed"  # one Coral installation signs every request
     header = request.headers.get(coral.SIGNATURE_HEADER)
     if not header:
         raise ProblemError(401, "Coral signature required", f"Coral signs every request in {coral.SIGNATURE_HEADER}")
@@ -70,7 +71,10 @@ _PROBLEM: dict[str, Any] = {"content": {PROBLEM: {}}}
         200: {"model": coral.ExternalModerationResponse, "description": "Review or reject: Coral's status and flags."},
         204: {"description": "Approve: no opinion, Coral's own outcome stands."},
         401: {"description": "No valid Coral signature (or API key, when no signing secret is set).", **_PROBLEM},
-        422: {"description": "Not a Coral external moderation request.", **_PROBLEM},
+        413: {"description": "The body is over the server's limit.", **_PROBLEM},
+        422: {"description": "Not a Coral external moderation request, or a comment over the limit.", **_PROBLEM},
+        429: {"description": "The caller's rate limit is spent; retry after `Retry-After` seconds.", **_PROBLEM},
+        503: {"description": "The scoring queue is full; retry after `Retry-After` seconds.", **_PROBLEM},
     },
     openapi_extra={
         "requestBody": {
@@ -84,11 +88,13 @@ _PROBLEM: dict[str, Any] = {"content": {PROBLEM: {}}}
         }
     },
 )
-async def moderate(desk: DeskDep, body: Annotated[bytes, Depends(signed_body)]) -> Response:
+async def moderate(request: Request, desk: DeskDep, body: Annotated[bytes, Depends(signed_body)]) -> Response:
     """Score the comment, decide with the desk's policy and answer in Coral's terms. Stores nothing."""
-    request = coral.parse_request(body, max_chars=desk.settings.max_comment_chars)
-    [scores] = await desk.score([request.text], [None])  # Coral sends no story title to score stance against
-    answer = coral.respond(decide(desk.policy, request.text, scores.attributes, thread_key=request.thread_key))
+    parsed = coral.parse_request(body, max_chars=desk.settings.max_comment_chars)
+    desk.admit(request, [parsed.text])
+    # Coral sends no story title to score stance against.
+    [scores] = await desk.score([parsed.text], [None], request=request)
+    answer = coral.respond(decide(desk.policy, parsed.text, scores.attributes, thread_key=parsed.thread_key))
     if answer is None:
         return Response(status_code=204)
     return JSONResponse(answer.model_dump(mode="json", exclude_none=True))

@@ -77,7 +77,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": GoogleErrorBody, "description": "UNAUTHENTICATED: no key, or not a live key."},
     403: {"model": GoogleErrorBody, "description": "PERMISSION_DENIED: the key lacks the 'write' scope."},
     413: {"description": "Body over the service's limit (problem+json)", "content": {"application/problem+json": {}}},
-    429: {"model": GoogleErrorBody, "description": "RESOURCE_EXHAUSTED: the key's rate limit; see Retry-After."},
+    429: {
+        "model": GoogleErrorBody,
+        "description": "RESOURCE_EXHAUSTED: the key's rate limit (requests, or characters); see Retry-After.",
+    },
+    503: {"model": GoogleErrorBody, "description": "UNAVAILABLE: the scoring queue is full; see Retry-After."},
     "4XX": {"model": GoogleErrorBody, "description": "Any other client error, in Google's error shape."},
 }
 
@@ -90,16 +94,21 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     dependencies=[Depends(require("write"))],
     summary="Perspective AnalyzeComment",
 )
-async def analyze_comment(body: AnalyzeCommentRequest, desk: DeskDep) -> AnalyzeCommentResponse:
+async def analyze_comment(request: Request, body: AnalyzeCommentRequest, desk: DeskDep) -> AnalyzeCommentResponse:
     """Score one comment with Perspective's request and response shapes (key with 'write' scope, or ``?key=``).
 
     Without ``languages`` the comment's language is detected and sent back as ``detectedLanguages``; an
     attribute no test split measures in the language is refused (LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE).
     Nothing is stored, whatever ``doNotStore`` says. See docs/perspective.md for what is supported.
     """
+    max_chars, serves = desk.settings.max_comment_chars, desk.scorer.measured_in
+    if len(body.comment.text) > max_chars:  # before language detection reads it
+        raise PerspectiveError("Comment text too long.")
     detected = await run_in_threadpool(detected_languages, body)
-    serves = desk.scorer.measured_in
-    validate_request(body, max_chars=desk.settings.max_comment_chars, serves=serves, detected=detected)
+    validate_request(body, max_chars=max_chars, serves=serves, detected=detected)
+    desk.admit(request, [body.comment.text])
     [language, *_] = effective_languages(body, detected)
-    [scores] = await desk.score([body.comment.text], [None], languages=[language], spans=body.span_annotations)
+    [scores] = await desk.score(
+        [body.comment.text], [None], languages=[language], spans=body.span_annotations, request=request
+    )
     return build_response(body, scores, serves=serves, detected=detected)

@@ -24,6 +24,7 @@ from moderation.storage import repository
 from moderation.storage.counts import thread_counts
 from moderation.storage.tables import ArticleRow
 from moderation.thread import Thread
+from service.budget import check_text
 from service.deps import DeskDep, ReadKey, SessionDep, WriteKey, actor
 from service.problems import ProblemError
 from service.schemas import (
@@ -56,7 +57,7 @@ _UNSUPPORTED = "send a thread as application/json, or a page or export as multip
     "/v1/threads",
     summary="Store a thread",
     openapi_extra=thread_body(),
-    responses=errors(400, *KEYED, 409, 413, 415),
+    responses=errors(400, *KEYED, 409, 413, 415, 503),
 )
 async def post_thread(request: Request, desk: DeskDep, session: SessionDep, key: WriteKey) -> ThreadsStored:
     """Extract (uploads), score and store a thread with the policy's decisions; an export's threads are
@@ -64,11 +65,18 @@ async def post_thread(request: Request, desk: DeskDep, session: SessionDep, key:
     are matched by URL, else the export's thread id, else title and date. A moderator's decisions stay."""
     threads = await _read_threads(request, max_bytes=desk.settings.max_body_bytes)
     check_storable(threads)
+    ids = [(index, comment.id) for index, thread in enumerate(threads) for comment in thread.comments]
+
+    def name(n: int) -> str:
+        thread, comment = ids[n]
+        return f"thread {thread} comment {comment!r}" if len(threads) > 1 else f"comment {comment!r}"
+
+    desk.admit(request, [comment.text for thread in threads for comment in thread.comments], name=name)
     threads = await run_in_threadpool(lambda: [with_languages(thread) for thread in threads])
     texts = [comment.text for thread in threads for comment in thread.comments]
     targets = [thread.article.title or None for thread in threads for comment in thread.comments]
     languages = [comment.language for thread in threads for comment in thread.comments]
-    scores = await desk.score(texts, targets, languages=languages)
+    scores = await desk.score(texts, targets, languages=languages, request=request)
     try:
         stored = await run_in_threadpool(_store, session, threads, scores, desk.scorer.name, desk.policy, actor(key))
     except IntegrityError as exc:
@@ -95,6 +103,7 @@ async def _read_threads(request: Request, *, max_bytes: int) -> list[Thread]:
     threads = await run_in_threadpool(extract_all, source, named or None)
     if not threads:
         raise ProblemError(422, "Unprocessable input", f"{source.name} holds no thread")
+    check_text(threads, ("file",))  # JSON exports may escape lone surrogates; the body's JSON parser refuses them
     return threads
 
 
