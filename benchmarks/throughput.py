@@ -326,10 +326,14 @@ def speed_table(rows: list[Row], tokens_per_comment: float) -> list[str]:
         "| peak RSS (MiB) | x peer one at a time | x peer batched |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def times(rate: float, peer: float) -> str:
+        return f"{rate / peer:.1f}" if peer == peer else "-"  # no peer timed (--only)
+
     for r in rows:
         lines.append(
             f"| {r.system} | {r.numerics} | {r.n} | {r.rate:.1f} | {r.rate * tokens_per_comment:,.0f} "
-            f"| {1000 * r.cpu / r.n:.1f} | {r.rss:.0f} | {r.rate / single:.1f} | {r.rate / batched:.1f} |"
+            f"| {1000 * r.cpu / r.n:.1f} | {r.rss:.0f} | {times(r.rate, single)} | {times(r.rate, batched)} |"
         )
     return lines
 
