@@ -41,20 +41,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from moderation.language import LANGUAGES, MIN_CONFIDENCE, MIN_LETTERS, clean, detect_languages  # noqa: E402
+from moderation.training.multilingual_data import OFFENSEVAL_LANGUAGES, UMSAB_LANGUAGES  # noqa: E402
 
 SHORT = 40
-#: XLM-T's folders by ISO 639-1 code.
-XLMT = {
-    "ar": "arabic",
-    "de": "german",
-    "en": "english",
-    "es": "spanish",
-    "fr": "french",
-    "hi": "hindi",
-    "it": "italian",
-    "pt": "portuguese",
-}
-OFFENSEVAL = {"ar": "arabic", "da": "danish", "el": "greek", "tr": "turkish"}
 #: Left out of the overall figures: romanised, code-mixed Hindi no detector here knows.
 APART = {("hi", "XLM-T")}
 #: lingua's code where it differs from py3langid's (it knows Bokmål and Nynorsk, not Norwegian as one).
@@ -115,14 +104,14 @@ def _xstance(path: Path, language: str) -> Iterator[str]:
 def load_samples(data_dir: Path, per_set: int) -> list[Sample]:
     """Up to ``per_set`` non-empty texts of every set and language, in file order."""
     sources: list[tuple[str, str, Callable[[], Iterator[str]]]] = []
-    for code, folder in XLMT.items():
+    for code, folder in UMSAB_LANGUAGES.items():
         path = data_dir / "xlmt_umsab_sentiment" / folder / "test_text.txt"
         sources.append((code, "XLM-T", lambda path=path: _lines(path)))
     germeval = data_dir / "germeval2018" / "germeval2018.test.txt"
     sources.append(("de", "GermEval 2018", lambda: _tsv_column(germeval, 0, header=False)))
     told = data_dir / "told_br" / "splits_1annotator" / "ptbr_test_1annotator.csv"
     sources.append(("pt", "ToLD-Br", lambda: _csv_column(told, "text")))
-    for code, folder in OFFENSEVAL.items():
+    for code, folder in OFFENSEVAL_LANGUAGES.items():
         path = data_dir / "offenseval2020_multilingual" / folder / "test.tsv"
         sources.append((code, "OffensEval 2020", lambda path=path: _tsv_column(path, 1, header=True)))
     xstance = data_dir / "xstance_valid" / "valid.jsonl"

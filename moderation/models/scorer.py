@@ -73,6 +73,20 @@ class CommentScores(BaseModel):
     )
 
 
+def _aligned(
+    texts: Sequence[str], targets: Sequence[str | None] | None, languages: Sequence[str | None] | None
+) -> tuple[list[str], list[str | None], list[str | None]]:
+    """``predict``'s inputs as lists of one length (targets and languages None where not given), or a ValueError."""
+    texts = list(texts)
+    targets = list(targets) if targets is not None else [None] * len(texts)
+    if len(targets) != len(texts):
+        raise ValueError("texts and targets must have the same length")
+    languages = list(languages) if languages is not None else [None] * len(texts)
+    if len(languages) != len(texts):
+        raise ValueError("texts and languages must have the same length")
+    return texts, targets, languages
+
+
 def _label_scores(labels: Sequence[str], row: np.ndarray) -> LabelScores:
     return LabelScores(
         label=labels[int(np.argmax(row))],
@@ -162,12 +176,7 @@ class Scorer:
         toxicity backend can give them; it costs about one more encoding of multi-sentence comments.
         ``progress`` is called by each backend in turn.
         """
-        texts = list(texts)
-        targets = list(targets) if targets is not None else [None] * len(texts)
-        if len(targets) != len(texts):
-            raise ValueError("texts and targets must have the same length")
-        if languages is not None and len(languages) != len(texts):
-            raise ValueError("texts and languages must have the same length")
+        texts, targets, languages = _aligned(texts, targets, languages)
         if not texts:
             return []
         probabilities: dict[str, np.ndarray] = {}
@@ -190,7 +199,7 @@ class Scorer:
         ]
         for i, comment in enumerate(scores):
             comment.model = self.name
-            comment.language = primary_language(languages[i] or "") or None if languages is not None else None
+            comment.language = primary_language(languages[i] or "") or None
         return scores
 
     def _assignments(self) -> list[tuple[TaskBackend, list[str]]]:
@@ -317,11 +326,8 @@ class RoutedScorer(Scorer):
         spans: bool = False,
     ) -> list[CommentScores]:
         """:meth:`Scorer.predict`, each comment by its language's route (detected where ``languages`` gives none)."""
-        texts = list(texts)
-        targets = list(targets) if targets is not None else [None] * len(texts)
-        if len(targets) != len(texts):
-            raise ValueError("texts and targets must have the same length")
-        known = self._languages(texts, languages)
+        texts, targets, given = _aligned(texts, targets, languages)
+        known = self._languages(texts, given)
         groups: dict[str, list[int]] = {}
         for i, language in enumerate(known):
             groups.setdefault(self.table.route(language), []).append(i)
@@ -345,11 +351,8 @@ class RoutedScorer(Scorer):
         return [r for r in results if r is not None]
 
     @staticmethod
-    def _languages(texts: Sequence[str], languages: Sequence[str | None] | None) -> list[str | None]:
+    def _languages(texts: Sequence[str], given: Sequence[str | None]) -> list[str | None]:
         """Each text's language: the one given, else the one detected (None: no language could be told)."""
-        given = list(languages) if languages is not None else [None] * len(texts)
-        if len(given) != len(texts):
-            raise ValueError("texts and languages must have the same length")
         known = []
         for text, language in zip(texts, given, strict=True):
             found = None if language else detect_language(text)
