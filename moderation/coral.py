@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from moderation.errors import InputError
+from moderation.errors import InputError, InvalidJSONError
 from moderation.extraction.exports import html_to_text
 from moderation.policy import Decision, ReasonCode
 
@@ -59,6 +60,7 @@ _FLAGS: dict[ReasonCode, FlagReason | None] = {
     "suspect_word": "COMMENT_DETECTED_TOXIC",
     "too_many_links": "COMMENT_DETECTED_SPAM",
     "premoderated": None,  # Coral's pre-moderation sets PREMOD without a flag
+    "text_changed": None,  # a stored comment's new text; Coral's comments are never stored here
 }
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 
@@ -139,14 +141,27 @@ class ExternalModerationResponse(BaseModel):
 
 
 def parse_request(body: bytes, *, max_chars: int | None = None) -> ExternalModerationRequest:
-    """Read Coral's request from its raw body; anything unusable is an ``InputError`` that names the problem."""
+    """Read Coral's request from its raw body; anything unusable is an ``InputError`` that names the problem
+    (an ``InvalidJSONError`` with the parser's message when the body is not JSON at all). Parsed as the
+    desk's ``/v1`` routes parse JSON, so a lone surrogate's escape (JSON, but no text) is named as such."""
     try:
-        request = ExternalModerationRequest.model_validate_json(body)
+        payload = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise InvalidJSONError(f"the body is not valid JSON: {exc.msg} at character {exc.pos}") from exc
+    except (ValueError, RecursionError) as exc:  # bytes in no Unicode encoding; nesting past the parser's stack
+        raise InvalidJSONError(f"the body is not valid JSON: {exc}") from exc
+    try:
+        request = ExternalModerationRequest.model_validate(payload)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}" for error in exc.errors()
         )
         raise InputError(f"not a Coral external moderation request: {problems}") from exc
+    for name, text in (("comment.body", request.comment.body), ("story.url", request.thread_key or "")):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputError(f"{name} contains an unpaired surrogate; send valid Unicode") from exc
     if max_chars is not None and len(request.comment.body) > max_chars:
         raise InputError(f"comment.body has {len(request.comment.body):,} characters; the limit is {max_chars:,}")
     return request

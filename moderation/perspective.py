@@ -29,8 +29,8 @@ from pydantic.alias_generators import to_camel
 
 from moderation.errors import InputError
 from moderation.language import detect_language
-from moderation.models.labels import ATTRIBUTES
 from moderation.models.scorer import CommentScores
+from moderation.perspective_attributes import lookup
 
 __all__ = [
     "AnalyzeCommentRequest",
@@ -49,8 +49,6 @@ __all__ = [
 Serves = Callable[[str, str], bool]
 #: The language of text in which none is detected.
 ASSUMED_LANGUAGE = "en"
-#: Perspective's suffix for the experimental variant of an attribute; it maps to the base attribute here.
-EXPERIMENTAL_SUFFIX = "_EXPERIMENTAL"
 PROBABILITY = "PROBABILITY"
 SCORE_TYPES = ("SCORE_TYPE_UNSPECIFIED", PROBABILITY, "STD_DEV_SCORE", "PERCENTILE", "RAW")
 TEXT_TYPES = ("TEXT_TYPE_UNSPECIFIED", "PLAIN_TEXT", "HTML")
@@ -147,7 +145,9 @@ class AnalyzeCommentRequest(_Message):
     context: PerspectiveContext | None = None
     requested_attributes: dict[Text, PerspectiveAttributeParameters] = Field(
         default_factory=dict,
-        description="Attribute name -> parameters, e.g. {'TOXICITY': {}}. NAME_EXPERIMENTAL means NAME.",
+        description="Attribute name -> parameters, e.g. {'TOXICITY': {}}. Every name Perspective documents is "
+        "known (NAME@VERSION too); those the desk does not score are refused, or left out with "
+        "dropUnsupportedAttributes (docs/perspective.md).",
     )
     languages: list[Text] = Field(
         default_factory=list,
@@ -226,11 +226,10 @@ class GoogleErrorBody(_Message):
 
 
 def resolve_attribute(name: str) -> str | None:
-    """Our attribute for a requested Perspective name (``X_EXPERIMENTAL`` means ``X``); None when unknown."""
-    if name in ATTRIBUTES:
-        return name
-    base = name.removesuffix(EXPERIMENTAL_SUFFIX)
-    return base if base != name and base in ATTRIBUTES else None
+    """The desk's attribute that answers a requested Perspective name (``X_EXPERIMENTAL`` and ``X@6`` mean ``X``,
+    :mod:`moderation.perspective_attributes`); None when no head answers it, or Perspective has no such name."""
+    known = lookup(name)
+    return known.scored_by if known else None
 
 
 def detected_languages(request: AnalyzeCommentRequest) -> list[str]:
@@ -270,14 +269,15 @@ def validate_request(
     if not request.requested_attributes:
         raise PerspectiveError("Missing requested_attributes")
     for name, parameters in request.requested_attributes.items():
-        if resolve_attribute(name) is None:
+        if lookup(name) is None:
             raise PerspectiveError(f"Unknown requested attribute: {name}")
         if parameters.score_type not in (None, "SCORE_TYPE_UNSPECIFIED", PROBABILITY):
             raise PerspectiveError(f"Requested score type {parameters.score_type} is not supported by attribute {name}")
     if not request.drop_unsupported_attributes:
         languages = effective_languages(request, detected)
         for name in request.requested_attributes:
-            if not _served(resolve_attribute(name) or name, languages, serves):
+            attribute = resolve_attribute(name)
+            if attribute is None or not _served(attribute, languages, serves):
                 raise _unsupported(name, request, detected)
 
 
@@ -362,7 +362,7 @@ def invalid_payload(errors: Iterable[Mapping[str, Any]]) -> PerspectiveError:
         elif where:
             messages.append(f"Invalid value at '{where}': {error.get('msg', 'invalid')}")
         else:
-            messages.append("Invalid JSON payload received. Expected an AnalyzeCommentRequest object.")
+            messages.append("Invalid JSON payload received. Expected a request object.")
     return PerspectiveError("\n".join(messages) or "Invalid JSON payload received.")
 
 

@@ -118,9 +118,10 @@ def test_an_html_body_is_read_as_its_visible_text() -> None:
 @pytest.mark.parametrize(
     ("body", "named"),
     [
-        (b"{not json", "Invalid JSON"),
-        (b"\xff\xfe\x00", "Invalid JSON"),
-        (b"[]", "object"),
+        (b"{not json", "not valid JSON: Expecting property name enclosed in double quotes at character 1"),
+        (b"\xff\xfe\x00", "not valid JSON"),
+        (b"[]", "valid dictionary"),
+        (b'{"action": "NEW", "comment": {"body": "a \\ud800"}}', "comment.body contains an unpaired surrogate"),
         (encoded({"action": "NEW", "comment": {"parentID": None}}), "comment.body"),
         (encoded({"action": "NEW"}), "comment"),
         (encoded(payload("hi", action="DELETE")), "action"),
@@ -265,6 +266,14 @@ def test_the_signature_is_checked_before_the_body_is_parsed(make_client: Callabl
     assert client.post(PATH, content=b"{not json").status_code == 401
 
 
+def test_a_missing_key_is_explained_in_what_coral_can_send(make_client: Callable[..., Any]) -> None:
+    response = make_client(scopes=None).post(PATH, content=encoded(payload(CLEAN)))
+    assert response.status_code == 401
+    detail = response.json()["detail"]
+    assert "Callback URL" in detail and "?key=" in detail and "MODERATION_CORAL_SIGNING_SECRET" in detail
+    assert "Authorization" not in detail  # Coral's admin has no field for a header
+
+
 def test_without_a_signing_secret_a_write_key_is_required(make_client: Callable[..., Any]) -> None:
     body = encoded(payload(CLEAN))
     assert make_client(scopes=None).post(PATH, content=body).status_code == 401
@@ -278,9 +287,23 @@ def test_without_a_signing_secret_a_write_key_is_required(make_client: Callable[
 @pytest.mark.parametrize(
     ("body", "named"),
     [
-        (b"{not json", "Invalid JSON"),
-        (b"", "Invalid JSON"),
-        (b"\xff\xfe", "Invalid JSON"),
+        (b"{not json", "the body is not valid JSON: Expecting property name enclosed in double quotes at character 1"),
+        (b"", "the body is not valid JSON: Expecting value at character 0"),
+        (b"\xff\xfe", "the body is not valid JSON"),
+    ],
+)
+def test_a_body_that_is_not_json_answers_400_with_the_parser_s_message(
+    make_client: Callable[..., Any], body: bytes, named: str
+) -> None:
+    response = make_client().post(PATH, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Invalid JSON" and named in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
         (encoded({"action": "NEW", "comment": {"parentID": None}}), "comment.body"),
         (encoded({"type": "COMMENT_CREATED", "data": {"commentID": "c1"}}), "comment"),
     ],
@@ -309,3 +332,50 @@ def test_the_schema_documents_coral_s_request_and_answer(make_client: Callable[.
     assert set(operation["responses"]) >= {"200", "204", "401", "422"}
     answer_schema = schema["components"]["schemas"]["ExternalModerationResponse"]
     assert set(answer_schema["properties"]) == {"actions", "status", "tags"}
+
+
+# Coral's Toxic Comment Filter (its Perspective integration) pointed at the desk -------------------------------
+
+#: Coral's ``convertLanguage`` (services/perspective/perspective.ts): the tenant's locale -> the one language it
+#: sends in ``languages``; every other locale is sent as English.
+CORAL_LANGUAGES = {"en-US": "en", "es": "es", "fr-FR": "fr", "de": "de", "pt-BR": "pt", "it-IT": "en", "nl-NL": "en"}
+#: English words, so that detection alone would send them to the English model.
+ENGLISH_WORDS = "You are a stupid idiot and everyone here hates you."
+
+
+def coral_analyze(client: Any, key: str, language: str, text: str = ENGLISH_WORDS) -> Any:
+    """Exactly what Coral's filter sends: <endpoint>/comments:analyze?key=, these four fields."""
+    body = {
+        "comment": {"text": text},
+        "doNotStore": True,
+        "requestedAttributes": {"TOXICITY": {}},
+        "languages": [language],
+    }
+    return client.post(f"/v1alpha1/comments:analyze?key={key}", json=body)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "fr-FR", "de", "pt-BR", "it-IT"])
+def test_the_language_coral_sends_chooses_the_model_not_the_text(make_client: Callable[..., Any], locale: str) -> None:
+    client = make_client()
+    key = client.headers["Authorization"].removeprefix("Bearer ")
+    language = CORAL_LANGUAGES[locale]
+    answer = coral_analyze(client, key, language)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["languages"] == [language] and "detectedLanguages" not in answer.json()
+    # /v1 told the same language scores with the model routes.json names for it: the same score.
+    scored = client.post("/v1/comments:score", json={"comments": [{"text": ENGLISH_WORDS, "language": language}]})
+    [comment] = scored.json()["comments"]
+    assert answer.json()["attributeScores"]["TOXICITY"]["summaryScore"]["value"] == pytest.approx(
+        comment["attributes"]["TOXICITY"], abs=1e-6
+    )
+    assert ("all-MiniLM-L6-v2" if language == "en" else "multilingual-e5-small") in comment["model"]
+
+
+def test_a_spanish_coral_site_is_told_toxicity_is_not_measured_in_spanish(make_client: Callable[..., Any]) -> None:
+    client = make_client()
+    key = client.headers["Authorization"].removeprefix("Bearer ")
+    answer = coral_analyze(client, key, CORAL_LANGUAGES["es"], "Eres un idiota y todos aquí te odian.")
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["message"] == "Attribute TOXICITY does not support request languages: es"
+    assert error["details"][0]["errorType"] == "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"

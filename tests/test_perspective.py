@@ -23,6 +23,8 @@ from moderation.perspective import (
     resolve_attribute,
     validate_request,
 )
+from moderation.perspective_attributes import CATALOGUE, lookup
+from tests.conftest import REPO
 
 URL = "/v1alpha1/comments:analyze"
 # The example of Perspective's API reference: two sentences, [0, 31) and [32, 56).
@@ -65,14 +67,63 @@ def _error(response: Any, code: int, status: str) -> dict[str, Any]:
         ("TOXICITY", "TOXICITY"),
         ("SEVERE_TOXICITY_EXPERIMENTAL", "SEVERE_TOXICITY"),
         ("IDENTITY_ATTACK_EXPERIMENTAL", "IDENTITY_ATTACK"),
+        ("TOXICITY@6", "TOXICITY"),
+        ("INSULT_EXPERIMENTAL@2", "INSULT"),
+        ("TOXICITY_FAST", "TOXICITY"),
+        ("OBSCENE", "PROFANITY"),
+        ("SEXUALLY_EXPLICIT", "SEXUALLY_EXPLICIT"),
         ("UNSUBSTANTIAL", None),
+        ("FLIRTATION@2", None),
         ("toxicity", None),
-        ("TOXICITY@6", None),
+        ("TOXICITY@v6", None),
         ("_EXPERIMENTAL", None),
     ],
 )
 def test_requested_names_resolve_to_our_attributes(name: str, attribute: str | None) -> None:
     assert resolve_attribute(name) == attribute
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("TOXICITY", "SEVERE_TOXICITY", "IDENTITY_ATTACK", "INSULT", "PROFANITY", "THREAT"),
+        *("THREAT_EXPERIMENTAL", "SEXUALLY_EXPLICIT", "FLIRTATION", "TOXICITY_FAST"),
+        *("ATTACK_ON_AUTHOR", "ATTACK_ON_COMMENTER", "INCOHERENT", "INFLAMMATORY", "LIKELY_TO_REJECT"),
+        *("OBSCENE", "SPAM", "UNSUBSTANTIAL", "OFF_TOPIC", "ATTACK_ON_PUBLISHER"),
+        *("AFFINITY_EXPERIMENTAL", "REASONING_EXPERIMENTAL", "MORAL_OUTRAGE_EXPERIMENTAL"),
+        *("FLIRTATION@2", "SPAM@1", "TOXICITY@6"),
+    ],
+)
+def test_every_name_perspective_documents_is_known(name: str) -> None:
+    assert lookup(name) is not None
+
+
+@pytest.mark.parametrize("name", ["NOT_AN_ATTRIBUTE", "spam", "SPAM@", "SPAM@latest", "@6", "SPAM_EXPERIMENTAL", ""])
+def test_names_perspective_does_not_document_are_unknown(name: str) -> None:
+    assert lookup(name) is None
+
+
+def test_the_docs_say_how_each_documented_name_is_answered() -> None:
+    section = (REPO / "docs" / "perspective.md").read_text(encoding="utf-8").split("\n## Attributes\n")[1]
+    section = section.split("\n## ")[0]
+    production = {f"{name}_EXPERIMENTAL" for name, known in CATALOGUE.items() if not known.experimental}
+    assert [name for name in CATALOGUE if name not in production and f"`{name}`" not in section] == []
+
+
+def test_unserved_attributes_are_refused_as_unsupported_and_dropped_on_request() -> None:
+    names = {"TOXICITY": {}, "SEXUALLY_EXPLICIT": {}, "FLIRTATION@2": {}}
+    request = _request(comment={"text": "hello"}, languages=["en"], requestedAttributes=names)
+    with pytest.raises(PerspectiveError) as raised:
+        validate_request(request, max_chars=100, serves=ENGLISH)
+    assert raised.value.message == "Attribute FLIRTATION@2 does not support request languages: en"
+    assert raised.value.body()["error"]["details"][0]["errorType"] == "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"
+    dropped = request.model_copy(update={"drop_unsupported_attributes": True})
+    validate_request(dropped, max_chars=100, serves=ENGLISH)
+    # SEXUALLY_EXPLICIT is answered by a model that has such a head (a multi-label checkpoint), else left out.
+    without = build_response(dropped, _scores({"TOXICITY": 0.1}), serves=ENGLISH)
+    assert list(without.attribute_scores) == ["TOXICITY"]
+    with_head = build_response(dropped, _scores({"TOXICITY": 0.1, "SEXUALLY_EXPLICIT": 0.2}), serves=ENGLISH)
+    assert list(with_head.attribute_scores) == ["TOXICITY", "SEXUALLY_EXPLICIT"]
 
 
 def test_a_response_mirrors_the_requested_names_and_counts_spans_in_utf16() -> None:
@@ -180,14 +231,49 @@ def test_the_documented_example_is_answered_in_perspectives_shape(make_client: C
     assert toxicity["spanScores"] == [{"begin": 0, "end": len(EXAMPLE), "score": toxicity["summaryScore"]}]
 
 
-def test_the_documented_example_as_given_is_refused_for_its_unknown_attribute(make_client: Client) -> None:
+def test_the_documented_example_as_given_refuses_unsubstantial_as_an_unsupported_attribute(
+    make_client: Client,
+) -> None:
+    client = make_client()
     request = {
         "comment": {"text": EXAMPLE},
         "languages": ["en"],
         "requestedAttributes": {"TOXICITY": {}, "UNSUBSTANTIAL": {}},
     }
-    error = _error(make_client().post(URL, json=request), 400, "INVALID_ARGUMENT")
-    assert error["message"] == "Unknown requested attribute: UNSUBSTANTIAL"
+    error = _error(client.post(URL, json=request), 400, "INVALID_ARGUMENT")
+    assert error["message"] == "Attribute UNSUBSTANTIAL does not support request languages: en"
+    assert error["details"][0]["errorType"] == "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"
+    dropped = client.post(URL, json={**request, "dropUnsupportedAttributes": True})
+    assert list(dropped.json()["attributeScores"]) == ["TOXICITY"]
+    unknown = client.post(URL, json={**request, "requestedAttributes": {"TOXICITY": {}, "UNSUBSTANTIALITY": {}}})
+    assert _error(unknown, 400, "INVALID_ARGUMENT")["message"] == "Unknown requested attribute: UNSUBSTANTIALITY"
+
+
+#: What PyPI's ``perspectiveapi`` sends when asked for all its attributes (perspective/blocking.py, 1.1.0).
+EVERY_PERSPECTIVEAPI_ATTRIBUTE = {
+    "languages": ["en"],
+    "comment": {"text": "You are a stupid idiot and everyone hates you."},
+    "requestedAttributes": {
+        name: {} for name in ("TOXICITY", "SEVERE_TOXICITY", "INSULT", "THREAT", "SEXUALLY_EXPLICIT", "FLIRTATION")
+    },
+}
+
+
+def test_the_server_setting_leaves_out_unsupported_attributes_for_clients_that_cannot_ask(
+    make_client: Client,
+) -> None:
+    refused = make_client().post(URL, json=EVERY_PERSPECTIVEAPI_ATTRIBUTE)
+    _error(refused, 400, "INVALID_ARGUMENT")  # perspectiveapi then fails with KeyError: 'attributeScores'
+    answered = make_client(perspective_drop_unsupported=True).post(URL, json=EVERY_PERSPECTIVEAPI_ATTRIBUTE)
+    assert answered.status_code == 200, answered.text
+    assert list(answered.json()["attributeScores"]) == ["TOXICITY", "SEVERE_TOXICITY", "INSULT", "THREAT"]
+
+
+def test_a_versioned_name_is_answered_by_the_loaded_head_under_the_requested_name(make_client: Client) -> None:
+    request = {"comment": {"text": EXAMPLE}, "requestedAttributes": {"TOXICITY": {}, "TOXICITY@6": {}, "OBSCENE": {}}}
+    scores = make_client().post(URL, json=request).json()["attributeScores"]
+    assert scores["TOXICITY@6"] == scores["TOXICITY"]
+    assert 0.0 <= scores["OBSCENE"]["summaryScore"]["value"] <= 1.0
 
 
 def test_span_annotations_score_each_sentence(make_client: Client) -> None:

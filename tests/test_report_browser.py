@@ -1,8 +1,5 @@
-"""The HTML report in real headless Chromium (Debian's ``chromium``), with no network.
-
-Chromium is driven over the DevTools protocol through a pipe (``--remote-debugging-pipe``: JSON
-messages ending in NUL on file descriptors 3 and 4), so no port is opened and no client package is
-needed. Each page must draw its charts (every ``svg.chart`` holds shapes), log no console error,
+"""The HTML report in real headless Chromium (Debian's ``chromium``, driven as tests/browser.py says), with
+no network. Each page must draw its charts (every ``svg.chart`` holds shapes), log no console error,
 run no script, request nothing but itself, and print to PDF; a full-page screenshot and the PDF are
 kept under ``test-artifacts/`` (with the page itself) as test artefacts.
 """
@@ -10,15 +7,7 @@ kept under ``test-artifacts/`` (with the page itself) as test artefacts.
 from __future__ import annotations
 
 import base64
-import contextlib
-import fcntl
-import json
-import os
-import queue
 import shutil
-import subprocess
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,175 +17,13 @@ from moderation.extraction import Source, extract
 from moderation.models.scorer import CommentScores, LabelScores, Scorer, SpanScore
 from moderation.reports import render, report_for_source, report_for_threads
 from moderation.thread import Article, Comment, Thread, Votes
+from tests.browser import WIDTH, Browser, errors, requests
 from tests.conftest import EXAMPLE, REPO
 
 ARTIFACTS = REPO / "test-artifacts"
 RICHEST_PAGE = "exports/reddit/graw-thread.json"  # the most comments in ../shared/data/pages/INDEX.tsv
-NO_NETWORK = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-dev-shm-usage",
-    "--hide-scrollbars",
-    "--proxy-server=127.0.0.1:9",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-]
-WIDTH, HEIGHT = 1280, 900
-TIMEOUT = 60.0
-
-
-def _find_chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        if found := shutil.which(name):
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
-def _install_chromium() -> str:
-    """Debian's chromium via apt-get (as root); the reason it cannot be had otherwise."""
-    if os.geteuid() != 0:
-        return "chromium is not installed and installing it needs root (apt-get install -y chromium)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-        try:
-            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"{' '.join(command)} failed: {exc}"
-        if done.returncode != 0:
-            return f"{' '.join(command)} failed: {done.stderr.strip()[-500:]}"
-    return ""
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """The chromium executable, installed with apt-get when missing; a failure under CI, else a skip."""
-    found = _find_chromium()
-    if found is None:
-        problem = _install_chromium()
-        found = _find_chromium()
-        if found is None:
-            message = problem or "apt-get installed chromium but no chromium executable was found"
-            if os.environ.get("CI"):
-                pytest.fail(message + "; CI must run the browser check")
-            pytest.skip(message)
-    return found
-
-
-def _above_nine(fd: int) -> int:
-    moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
-    os.close(fd)
-    return moved
-
-
-class Browser:
-    """One headless Chromium and a DevTools session over its debugging pipe."""
-
-    def __init__(self, executable: str, profile: Path, log: Path) -> None:
-        to_browser, self._write = os.pipe()
-        self._read, from_browser = os.pipe()
-        # Chromium reads commands on fd 3 and writes answers on fd 4: bash moves the pipe ends there,
-        # from numbers above 9 so that neither end is already 3 or 4.
-        to_browser, from_browser = (_above_nine(fd) for fd in (to_browser, from_browser))
-        script = f'exec "$@" 3<&{to_browser} 4>&{from_browser} {to_browser}<&- {from_browser}>&-'
-        flags = [*NO_NETWORK, f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}"]
-        with log.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                ["bash", "-c", script, "chromium", executable, *flags, "--remote-debugging-pipe", "about:blank"],
-                pass_fds=(to_browser, from_browser),
-                stdin=subprocess.DEVNULL,
-                stdout=stderr,
-                stderr=stderr,
-            )
-        os.close(to_browser)
-        os.close(from_browser)
-        self._messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self.events: list[dict[str, Any]] = []
-        self._next_id = 0
-        threading.Thread(target=self._reader, daemon=True).start()
-        self.session: str | None = None
-
-    def _reader(self) -> None:
-        buffer = b""
-        while chunk := os.read(self._read, 1 << 16):
-            buffer += chunk
-            *messages, buffer = buffer.split(b"\0")
-            for message in messages:
-                self._messages.put(json.loads(message))
-        self._messages.put(None)
-
-    def send(self, method: str, params: dict[str, Any] | None = None, *, browser: bool = False) -> dict[str, Any]:
-        """Send a command (to the page's session unless ``browser``) and wait for its answer."""
-        self._next_id += 1
-        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
-        if not browser and self.session is not None:
-            message["sessionId"] = self.session
-        os.write(self._write, json.dumps(message).encode() + b"\0")
-        while True:
-            answer = self._next()
-            if answer.get("id") == self._next_id:
-                if "error" in answer:
-                    raise RuntimeError(f"{method}: {answer['error']}")
-                result: dict[str, Any] = answer["result"]
-                return result
-            self.events.append(answer)
-
-    def _next(self) -> dict[str, Any]:
-        try:
-            message = self._messages.get(timeout=TIMEOUT)
-        except queue.Empty:
-            raise TimeoutError("chromium did not answer in time") from None
-        if message is None:
-            raise RuntimeError(f"chromium closed its pipe (exit code {self.process.poll()})")
-        return message
-
-    def wait_for(self, method: str) -> dict[str, Any]:
-        for seen in self.events:
-            if seen.get("method") == method:
-                return seen
-        while True:
-            event = self._next()
-            self.events.append(event)
-            if event.get("method") == method:
-                return event
-
-    def open_page(self) -> None:
-        target = self.send("Target.createTarget", {"url": "about:blank"}, browser=True)["targetId"]
-        attached = self.send("Target.attachToTarget", {"targetId": target, "flatten": True}, browser=True)
-        self.session = attached["sessionId"]
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.send(f"{domain}.enable")
-        self.send(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False},
-        )
-
-    def close(self) -> None:
-        with contextlib.suppress(RuntimeError, TimeoutError, OSError):
-            self.send("Browser.close", browser=True)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        os.close(self._write)
-        os.close(self._read)
-
-
-@pytest.fixture
-def browser(chromium: str, tmp_path: Path) -> Iterator[Browser]:
-    started = Browser(chromium, tmp_path / "profile", tmp_path / "chromium.log")
-    try:
-        started.open_page()
-        yield started
-    finally:
-        started.close()
+# 86 flat comments from Disqus' no-script fallback: no reply, vote or date, "Guest" authors, <pre><code> inside.
+DISQUS_PAGE = "trafilatura/toptal.com.html"
 
 
 PROBE = """(() => {
@@ -209,26 +36,12 @@ PROBE = """(() => {
   return {title: document.title, charts, scripts: document.scripts.length,
           marks: document.querySelectorAll('mark').length, canvases: document.querySelectorAll('canvas').length,
           sections: [...document.querySelectorAll('section h2')].map(h => h.textContent.trim()),
+          collapsed: [...document.querySelectorAll('section.collapsed')].map(s => s.id),
+          header: document.querySelector('main > header').innerText,
+          thresholds: document.querySelectorAll('svg.chart line.threshold').length,
+          markup: /<\\/?(pre|code|p|br)\\b/i.test(document.body.innerText),
           height: document.documentElement.scrollHeight, pwned: window.pwned === true};
 })()"""
-
-
-def _errors(events: list[dict[str, Any]]) -> list[str]:
-    """Console errors, uncaught exceptions and error log entries (failed loads among them)."""
-    found = []
-    for event in events:
-        method, params = event.get("method"), event.get("params", {})
-        if method == "Runtime.exceptionThrown":
-            found.append(str(params.get("exceptionDetails", {}).get("text")))
-        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-            found.append(" ".join(str(arg.get("value", arg.get("description"))) for arg in params.get("args", [])))
-        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
-            found.append(str(params["entry"].get("text")))
-    return found
-
-
-def _requests(events: list[dict[str, Any]]) -> list[str]:
-    return [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
 
 
 def check_page(browser: Browser, html: Path, name: str) -> dict[str, Any]:
@@ -259,8 +72,8 @@ def check_page(browser: Browser, html: Path, name: str) -> dict[str, Any]:
         assert chart["width"] > 100 and chart["height"] > 20, chart
         assert chart["drawn"] > 0, f"chart {chart['label']!r} draws nothing"
     assert probe["scripts"] == 0 and not probe["pwned"]
-    assert _errors(browser.events) == []
-    assert [url for url in _requests(browser.events) if url != html.as_uri()] == []
+    assert errors(browser.events) == []
+    assert [url for url in requests(browser.events) if url != html.as_uri()] == []
     return probe
 
 
@@ -303,10 +116,28 @@ def test_the_report_of_the_richest_page_draws_every_chart(
     probe = check_page(browser, page, "report-richest-page")
     assert report.counts.comments > 150 and report.activity is not None
     labels = " ".join(chart["label"] for chart in probe["charts"])
-    for expected in ("Sentiment", "Stance toward the article", "Decisions", "Stance by reply depth", "Comments per"):
+    for expected in ("Sentiment", "Stance toward the title", "Decisions", "Stance by reply depth", "Comments per"):
         assert expected in labels
     assert "TOXICITY scores" in labels
     assert probe["marks"] >= 1
+    assert probe["collapsed"] == [] and probe["thresholds"] >= 6
+    assert "reddit.com" in probe["header"] and str(shared_data) not in probe["header"]
+    assert "published 2013-04-15" in probe["header"] and "policy" not in probe["header"]
+
+
+@pytest.mark.shared_data
+def test_a_page_without_replies_votes_or_dates_collapses_those_sections(
+    browser: Browser, shared_data: Path, tmp_path: Path, bundled_scorer: Scorer
+) -> None:
+    report = report_for_source(Source.from_path(shared_data / "pages" / DISQUS_PAGE), bundled_scorer)
+    page = tmp_path / "disqus.html"
+    page.write_text(render(report, "html"), encoding="utf-8")
+    probe = check_page(browser, page, "report-disqus-page")
+    assert report.counts.comments == 86 and report.counts.anonymous == 3  # "Guest" three times: no author
+    assert {"stance-chains", "replies", "activity"} <= set(probe["collapsed"])
+    assert not probe["markup"], "markup that Disqus printed as text is shown as text"
+    assert "toptal.com" in probe["header"] and str(shared_data) not in probe["header"]
+    assert "Most toxic comments" in " ".join(probe["sections"])
 
 
 def test_the_seed_report_renders_in_the_browser(browser: Browser, tmp_path: Path) -> None:

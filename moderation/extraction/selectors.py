@@ -63,6 +63,10 @@ COMMENT_ITEMS: tuple[tuple[str, XPath], ...] = (
     ),
 )
 
+#: Rules whose comment bodies show the comment's HTML source as text: Disqus' no-script fallback prints each
+#: message as written (``<p>``, ``<br>``, ``<pre><code>``, entities), escaped. Read as HTML at extraction.
+MARKUP_AS_TEXT = frozenset({"disqus_noscript"})
+
 #: A class token naming one comment in custom markup: comment-item, kommentar-item, c-comment-container,
 #: mtbnewsCommentContainer, comment_card (not an ad container, not a wrapper of a part).
 COMMENT_ITEM_CLASS = re.compile(

@@ -103,11 +103,11 @@ def timeline(items: Sequence[Item]) -> Timeline | None:
 
 def authors(items: Sequence[Item], *, min_comments: int, top: int) -> Authors:
     """Of the authors with at least ``min_comments`` scored comments, those with a flagged or held comment,
-    highest flag rate first (then most flagged)."""
+    highest flag rate first (then most flagged). A placeholder for anonymity ("Guest") is no author."""
     by_author: dict[str, list[Item]] = defaultdict(list)
     for item in items:
-        if item.comment.author and item.scores is not None:
-            by_author[item.comment.author].append(item)
+        if item.author and item.scores is not None:
+            by_author[item.author].append(item)
     rates = []
     for name, group in by_author.items():
         if len(group) < min_comments:

@@ -23,6 +23,7 @@ COLORS: Mapping[str, str] = {
     "reject": "#c0392b",
 }
 DEFAULT = "#4a6fa5"
+THRESHOLD_COLORS: Mapping[str, str] = {"flag": "#1d2326", "review": "#b07d00", "reject": "#c0392b"}
 FLAGGED = "#c0392b"
 WIDTH = 560
 LABEL_W = 120
@@ -54,7 +55,7 @@ def _rect(x: float, y: float, w: float, h: float, color: str, tip: str) -> str:
     )
 
 
-def bars(dist: Distribution, label: str, *, width: int = 380) -> Markup:
+def bars(dist: Distribution, label: str, *, width: int = 340) -> Markup:
     """One horizontal bar per bucket, its length the bucket's share, with count and percentage."""
     if dist.n == 0:
         return _empty(f"No data for {label.lower()}.")
@@ -128,11 +129,57 @@ def _number(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
 
 
-def histogram(attribute: AttributeSummary) -> Markup:
+def histogram(attribute: AttributeSummary, flag_threshold: float) -> Markup:
+    """Comments per score bin, sized for a third of the page so its labels read at 12px: the score axis
+    ticked every 0.2, each bin's count over it, and the thresholds drawn where they cut the axis (the
+    flag threshold, and the deciding policy's review and reject where known; an experimental attribute
+    never flags, so it has no flag line)."""
+    counts = attribute.histogram.counts
+    if attribute.n == 0 or not counts:
+        return _empty(f"No {attribute.name} scores.")
+    width, height, left, right, top, bottom = 340, 190, 34, 12, 34, 38
+    plot_w, plot_h = width - left - right, height - top - bottom
+    base = top + plot_h
+    peak, step = max(max(counts), 1), plot_w / len(counts)
     edges = attribute.histogram.edges
-    labels = [f"{edges[i]:.1f}" for i in range(len(edges) - 1)]
-    title = f"{attribute.name} scores, n={attribute.n}"
-    return columns([float(c) for c in attribute.histogram.counts], labels, title)
+    body = [f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" class="axis"/>']
+    for i, count in enumerate(counts):
+        h = plot_h * count / peak
+        tip = f"{edges[i]:.1f}\u2013{edges[i + 1]:.1f}: {count} of {attribute.n}"
+        body.append(_rect(left + i * step + 1, base - h, step - 2, max(h, 0.5), DEFAULT, tip))
+        if count:
+            body.append(_text(left + (i + 0.5) * step, base - h - 3, str(count), anchor="middle", cls="value"))
+    for tick in range(0, 11, 2):
+        body.append(_text(left + plot_w * tick / 10, base + 15, f"{tick / 10:g}", anchor="middle", cls="tick"))
+    body.append(_text(width - right, base + 31, "score \u2192", anchor="end", cls="legend"))
+    body.append(_text(4, 12, "comments", cls="legend"))
+    body += _thresholds(attribute, flag_threshold, left, plot_w, top, base)
+    return _svg(width, height, f"{attribute.name} scores, n={attribute.n}", body)
+
+
+def _thresholds(
+    attribute: AttributeSummary, flag_threshold: float, left: float, plot_w: float, top: float, base: float
+) -> list[str]:
+    """A dashed line per threshold, labelled above the plot (names sharing a value share one line)."""
+    named: dict[float, list[str]] = {}
+    lines = [("flag", None if attribute.experimental else flag_threshold)]
+    lines += [("review", attribute.review), ("reject", attribute.reject)]
+    for name, value in lines:
+        if value is not None:
+            named.setdefault(value, []).append(name)
+    body = []
+    for row, (value, names) in enumerate(sorted(named.items())):
+        x = left + plot_w * value
+        color = THRESHOLD_COLORS[names[-1]]
+        label = f"{', '.join(names)} {value:g}"
+        anchor = "end" if value > 0.75 else "start"
+        body.append(
+            f'<line x1="{x:.1f}" y1="{top - 4 - 12 * (row % 2)}" x2="{x:.1f}" y2="{base}" stroke="{color}" '
+            f'stroke-width="1.5" stroke-dasharray="4 3" class="threshold"><title>{escape(label)}</title></line>'
+        )
+        offset = -3 if anchor == "end" else 3
+        body.append(_text(x + offset, top - 7 - 12 * (row % 2), label, anchor=anchor, cls="threshold"))
+    return body
 
 
 def toxicity_by_depth(stats: Sequence[DepthStat]) -> Markup:

@@ -15,7 +15,7 @@ from moderation.errors import InputError
 from moderation.language import UNDETERMINED
 from moderation.models.labels import TASK_LABELS
 from moderation.models.scorer import CommentScores
-from moderation.policy import Decision, Policy, decide
+from moderation.policy import Decision, Policy, Thresholds, decide
 from moderation.reports import activity, structure
 from moderation.reports.figures import Item, distribution, histogram, mean, ratio, ref, small, utc
 from moderation.reports.model import (
@@ -32,6 +32,7 @@ from moderation.reports.model import (
     ThreadSummary,
     TopComments,
 )
+from moderation.reports.titles import not_argumentative
 from moderation.thread import Thread
 
 ACTIONS = ("approve", "review", "reject")
@@ -104,7 +105,7 @@ def report_for_threads(
         comments += in_scope
         orphans += sum(c.comment.parent is None and c.comment.parent_source_id is not None for c in in_scope)
         summaries.append(_summary(index, thread_data, len(in_scope)))
-    return _assemble(comments, summaries, orphans, title, scope, models, top, min_author_comments)
+    return _assemble(comments, summaries, orphans, title, scope, models, top, min_author_comments, policy)
 
 
 def _assemble(
@@ -116,8 +117,10 @@ def _assemble(
     models: Sequence[str],
     top: int,
     min_author_comments: int,
+    policy: Policy | None,
 ) -> Report:
     scored = [c for c in comments if c.scores is not None]
+    decisions = _decisions(comments)
     return Report(
         title=title or _title(summaries),
         generated_at=datetime.now(timezone.utc).replace(microsecond=0),
@@ -126,7 +129,7 @@ def _assemble(
         flag_threshold=FLAG_THRESHOLD,
         small_sample_below=SMALL_SAMPLE,
         threads=summaries,
-        counts=_counts(comments, summaries),
+        counts=_counts(comments, summaries, decisions),
         languages=_languages(comments),
         sentiment=distribution(TASK_LABELS["sentiment"], (c.scores.sentiment.label for c in scored if c.scores)),
         stance=distribution(
@@ -134,8 +137,8 @@ def _assemble(
         ),
         stance_by_depth=structure.stance_by_depth(comments),
         stance_transitions=structure.stance_transitions(comments),
-        attributes=_attributes(scored),
-        decisions=_decisions(comments),
+        attributes=_attributes(scored, _thresholds(policy, decisions)),
+        decisions=decisions,
         flagged=_flagged(comments, top),
         votes=activity.votes_vs_toxicity(comments, min(top, 5)),
         replies=structure.reply_structure(comments, orphans),
@@ -197,6 +200,7 @@ def _summary(index: int, data: ThreadData, comments: int) -> ThreadSummary:
         published=thread.article.published,
         source_format=thread.source_format,
         language=thread.article.language,
+        not_argumentative=not_argumentative(thread.article.title),
         comments=comments,
         announced_comments=thread.announced_comments,
         excluded=len(thread.excluded),
@@ -209,18 +213,21 @@ def _title(summaries: Sequence[ThreadSummary]) -> str:
     return f"{len(summaries)} threads"
 
 
-def _counts(comments: Sequence[Item], summaries: Sequence[ThreadSummary]) -> Counts:
+def _counts(comments: Sequence[Item], summaries: Sequence[ThreadSummary], decisions: DecisionSummary) -> Counts:
     top_level = sum(c.depth == 0 for c in comments)
     return Counts(
         threads=len(summaries),
         comments=len(comments),
         scored=sum(c.scores is not None for c in comments),
-        authors=len({c.comment.author for c in comments if c.comment.author}),
-        anonymous=sum(not c.comment.author for c in comments),
+        authors=len({c.author for c in comments if c.author}),
+        anonymous=sum(not c.author for c in comments),
         top_level=top_level,
         replies=len(comments) - top_level,
         excluded=sum(s.excluded for s in summaries),
         undated=sum(c.comment.published is None for c in comments),
+        flagged=sum(c.flagged for c in comments),
+        held=sum(c.held for c in comments),
+        reviewed=decisions.by_moderator,
     )
 
 
@@ -232,8 +239,17 @@ def _languages(comments: Sequence[Item]) -> Distribution:
     return distribution([*order, UNDETERMINED], observed)
 
 
-def _attributes(scored: Sequence[Item]) -> list[AttributeSummary]:
-    """Each attribute any comment has: TOXICITY first, then by name."""
+def _thresholds(policy: Policy | None, decisions: DecisionSummary) -> dict[str, Thresholds]:
+    """The thresholds of the policy that decided every comment (``policy``, else the packaged default, when
+    the decisions carry its digest and no other); none when another or several policies decided."""
+    deciding = policy or Policy.default()
+    if decisions.policies != [deciding.digest]:
+        return {}
+    return {str(name): limits for name, limits in deciding.thresholds.items()}
+
+
+def _attributes(scored: Sequence[Item], thresholds: dict[str, Thresholds]) -> list[AttributeSummary]:
+    """Each attribute any comment has: TOXICITY first, then by name, with the deciding policy's thresholds."""
     names = sorted({name for c in scored for name in c.attributes}, key=lambda name: (name != "TOXICITY", name))
     experimental = {name for c in scored if c.scores for name in c.scores.experimental}
     summaries = []
@@ -251,6 +267,8 @@ def _attributes(scored: Sequence[Item]) -> list[AttributeSummary]:
                 mean=mean(values),
                 max=max(values, default=None),
                 histogram=histogram(values),
+                review=thresholds[name].review if name in thresholds else None,
+                reject=thresholds[name].reject if name in thresholds else None,
             )
         )
     return summaries
@@ -276,7 +294,8 @@ def _decisions(comments: Sequence[Item]) -> DecisionSummary:
 
 
 def _flagged(comments: Sequence[Item], top: int) -> TopComments:
-    """Comments flagged by a score or held by a decision: rejected first, then review, then by top score."""
+    """Comments flagged by a score or held by a decision: rejected first, then review, then by top score
+    (of the production attributes: an experimental one never flags)."""
     candidates = [c for c in comments if c.flagged or c.held]
     candidates.sort(
         key=lambda c: (
@@ -289,7 +308,7 @@ def _flagged(comments: Sequence[Item], top: int) -> TopComments:
     return TopComments(
         n=len(candidates),
         small_sample=small(len(candidates)),
-        ranked_by="decision (reject, then review), then highest attribute score",
+        ranked_by="decision (reject, then review), then the highest production attribute score",
         comments=[ref(c, with_highlights=True) for c in candidates[:top]],
     )
 

@@ -25,6 +25,12 @@ from moderation.reports.model import (
 from moderation.thread import Comment
 
 HELD = ("review", "reject")
+#: Names platforms show for whoever posts without an account (Disqus' "Guest", Drupal's and WordPress'
+#: "Anonymous", "Gast", "Anonim"...): a placeholder, not a person, so such comments count as anonymous.
+ANONYMOUS_NAMES = frozenset(
+    "anonymous|anonymous user|anon|anonym|anonyme|anonymus|anonim|anonimo|anónimo|anônimo|guest|gast|invité"
+    "|invitado|ospite|gość|аноним|匿名|[deleted]|deleted".split("|")
+)
 
 
 @dataclass(frozen=True)
@@ -48,14 +54,26 @@ class Item:
         values.setdefault("TOXICITY", self.scores.toxicity.probabilities.get("toxic", 0.0))
         return values
 
+    @cached_property
+    def production(self) -> dict[str, float]:
+        """The attributes that may flag: every one but those the scores mark experimental (no test data
+        measures them, so they are shown and never flag)."""
+        experimental = set(self.scores.experimental) if self.scores is not None else set()
+        return {name: value for name, value in self.attributes.items() if name not in experimental}
+
+    @property
+    def author(self) -> str | None:
+        """The author's name; None without one or under a placeholder for anonymity ("Guest")."""
+        return named(self.comment.author)
+
     @property
     def toxicity(self) -> float | None:
         return self.attributes.get("TOXICITY")
 
     @property
     def top(self) -> tuple[str, float] | None:
-        """The attribute with the highest score (the first in name order on a tie)."""
-        attributes = self.attributes
+        """The production attribute with the highest score (the first in name order on a tie)."""
+        attributes = self.production
         if not attributes:
             return None
         name = max(sorted(attributes), key=lambda key: attributes[key])
@@ -63,7 +81,8 @@ class Item:
 
     @property
     def flagged(self) -> bool:
-        return any(value >= FLAG_THRESHOLD for value in self.attributes.values())
+        """A production attribute scores at or above the flag threshold."""
+        return any(value >= FLAG_THRESHOLD for value in self.production.values())
 
     @property
     def held(self) -> bool:
@@ -73,6 +92,12 @@ class Item:
     def published(self) -> datetime | None:
         """The timestamp in UTC (one without a zone is read as UTC)."""
         return utc(self.comment.published) if self.comment.published is not None else None
+
+
+def named(author: str | None) -> str | None:
+    """``author`` unless it is empty or one of :data:`ANONYMOUS_NAMES` (whatever its case and spacing)."""
+    key = " ".join((author or "").split()).casefold()
+    return None if not key or key in ANONYMOUS_NAMES else author
 
 
 def utc(moment: datetime) -> datetime:

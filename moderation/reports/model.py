@@ -119,7 +119,9 @@ class CommentRef(Part):
     sentiment: str | None = None
     stance: str | None = None
     toxicity: float | None = Field(default=None, description="The TOXICITY probability.")
-    top_attribute: str | None = Field(default=None, description="The attribute with the highest score.")
+    top_attribute: str | None = Field(
+        default=None, description="The production attribute with the highest score (an experimental one never is)."
+    )
     top_score: float | None = None
     decision: str | None = None
     reasons: list[str] = Field(default_factory=list, description="The decision's reasons, as messages.")
@@ -142,6 +144,11 @@ class ThreadSummary(Part):
     published: date | datetime | None = None
     source_format: str
     language: str | None = Field(default=None, description="The article's language (ISO 639-1), where known.")
+    not_argumentative: str | None = Field(
+        default=None,
+        description="What the title is when its wording shows it takes no position to be for or against "
+        "('a personal story', 'a how-to or a list'); None when it reads as a claim or a topic, or is missing.",
+    )
     comments: int = Field(ge=0, description="Comments of this thread in the report's scope.")
     announced_comments: int | None = None
     excluded: int = Field(ge=0, description="Records the source holds but the thread leaves out (deleted, spam...).")
@@ -161,12 +168,18 @@ class Counts(Part):
     threads: int
     comments: int = Field(description="Comments in scope.")
     scored: int = Field(description="Comments with scores; every score figure counts only these.")
-    authors: int = Field(description="Distinct author names (per site: the same name on two threads counts once).")
-    anonymous: int = Field(description="Comments without an author name.")
+    authors: int = Field(
+        description="Distinct author names (per site: the same name on two threads counts once); placeholders "
+        "for anonymity ('Guest', 'Anonymous') are no name."
+    )
+    anonymous: int = Field(description="Comments without an author name or under a placeholder ('Guest').")
     top_level: int
     replies: int
     excluded: int = Field(description="Records the sources left out (deleted, spam, unapproved, ...).")
     undated: int = Field(description="Comments without a timestamp.")
+    flagged: int = Field(default=0, description="Comments a production attribute scores at or above the threshold.")
+    held: int = Field(default=0, description="Comments decided review or reject.")
+    reviewed: int = Field(default=0, description="Comments a moderator decided (rather than the policy).")
 
 
 class DepthDistribution(Part):
@@ -192,12 +205,19 @@ class AttributeSummary(Sample):
     """One attribute over the scored comments that have it."""
 
     name: str
-    experimental: bool = Field(description="No test data measures this attribute (Perspective's experimental).")
-    flagged: int = Field(description="Comments scoring at or above the flag threshold.")
+    experimental: bool = Field(
+        description="No test data measures this attribute (Perspective's experimental): shown, it never flags."
+    )
+    flagged: int = Field(
+        description="Comments scoring at or above the flag threshold (for an experimental attribute they are "
+        "counted here but not flagged)."
+    )
     rate: float = Field(ge=0, le=1)
     mean: float | None = None
     max: float | None = None
     histogram: Histogram
+    review: float | None = Field(default=None, description="The deciding policy's review threshold, where known.")
+    reject: float | None = Field(default=None, description="The deciding policy's reject threshold, where known.")
 
 
 class ReasonCount(Part):
@@ -316,7 +336,7 @@ class CommentRecord(Part):
     sentiment: LabelScores | None = None
     stance: LabelScores | None = None
     attributes: dict[str, float] = Field(default_factory=dict)
-    flagged: bool = Field(description="Some attribute at or above the flag threshold.")
+    flagged: bool = Field(description="Some production attribute at or above the flag threshold.")
     decision: str | None = None
     decided_by: str | None = None
     reasons: list[Reason] = Field(default_factory=list)
@@ -330,7 +350,9 @@ class Report(Part):
     generated_at: datetime
     scope: Scope
     models: list[str] = Field(description="The models whose scores the report reads, where known.")
-    flag_threshold: float = Field(description="A score at or above this flags an attribute (and its comment).")
+    flag_threshold: float = Field(
+        description="A production attribute at or above this flags its comment (an experimental one never does)."
+    )
     small_sample_below: int = Field(description="Figures with n below this are marked small_sample.")
     threads: list[ThreadSummary]
     counts: Counts
@@ -340,7 +362,9 @@ class Report(Part):
         "n = comments in scope. None in reports from builds that detected no languages.",
     )
     sentiment: Distribution
-    stance: Distribution = Field(description="Stance toward the article; n = comments scored with a target.")
+    stance: Distribution = Field(
+        description="Stance toward the article's title (ThreadSummary.title); n = comments scored with a title."
+    )
     stance_by_depth: list[DepthDistribution]
     stance_transitions: StanceTransitions
     attributes: list[AttributeSummary]

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from moderation.reports import charts
+from moderation.reports import charts, words
 from moderation.reports.model import Highlight, Report
 
 CLIP = 600
@@ -29,8 +30,10 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=pct, when=when, highlight=highlight, clip=clip, safe_url=safe_url, score=score)
-    env.globals["charts"] = charts
+    env.filters.update(
+        pct=pct, when=when, highlight=highlight, clip=clip, safe_url=safe_url, score=score, host=host, rule=words.rule
+    )
+    env.globals.update(charts=charts, words=words)
     return env
 
 
@@ -61,6 +64,18 @@ def clip(text: str, size: int = CLIP) -> str:
 def safe_url(url: str | None) -> str | None:
     """The URL when it is http(s); anything else (javascript:, data:) is not linked."""
     return url if url and url.lower().startswith(("http://", "https://")) else None
+
+
+def host(url: str | None) -> str | None:
+    """The site of an http(s) URL, without "www."; None for any other URL."""
+    linked = safe_url(url)
+    if linked is None:
+        return None
+    try:
+        name = urlsplit(linked).hostname
+    except ValueError:
+        return None
+    return name.removeprefix("www.") if name else None
 
 
 def highlight(text: str, highlights: Sequence[Highlight]) -> Markup:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import quote
 
+from moderation.reports import words
 from moderation.reports.model import CommentRef, Distribution, Highlight, Report, Sample
 
 _INLINE = re.compile(r"([\\`*_\[\]<>|~])")
@@ -91,8 +92,6 @@ def _header(r: Report) -> list[str]:
         lines.append(f"Article: {link(r.threads[0].url)}  ")
     if r.scope.since or r.scope.until:
         lines.append(f"Comments from {r.scope.since or 'the start'} until {r.scope.until or 'the end'}  ")
-    lines.append(f"Generated {r.generated_at.isoformat()} · schema v{r.schema_version}")
-    lines += [f"Model: {esc(', '.join(r.models))}"] if r.models else []
     c = r.counts
     rows: list[tuple[object, ...]] = [
         ("threads", c.threads),
@@ -104,7 +103,9 @@ def _header(r: Report) -> list[str]:
         ("max reply depth", r.replies.max_depth),
         ("excluded by the source", c.excluded),
         ("undated", c.undated),
-        ("flagged or held", r.flagged.n),
+        ("flagged", c.flagged),
+        ("held", c.held),
+        ("reviewed", c.reviewed),
     ]
     lines += ["", "## Counts", "", *_table(("", "count"), rows)]
     return lines + (_distribution("Languages", r.languages) if r.languages else [])
@@ -112,11 +113,13 @@ def _header(r: Report) -> list[str]:
 
 def _opinion(r: Report) -> list[str]:
     lines = ["## What readers thought", ""]
-    lines += _distribution("Sentiment", r.sentiment) + _distribution("Stance toward the article", r.stance)
+    lines += _distribution("Sentiment", r.sentiment) + _distribution("Stance toward the title", r.stance)
+    lines += _stance_target(r)
     lines += _distribution("Decisions", r.decisions.actions)
     if r.decisions.reasons:
-        reasons = [(x.code, x.attribute or "", x.count, _pct(x.share)) for x in r.decisions.reasons]
-        lines += ["### Reasons", "", *_table(("rule", "attribute", "comments", "share of decided"), reasons)]
+        reasons = [(words.rule(x.code), x.attribute or "", x.count, _pct(x.share)) for x in r.decisions.reasons]
+        header = ("rule", "attribute", "held comments", "share of decided")
+        lines += ["### Why comments were held", "", *_table(header, reasons)]
     lines += ["## Stance along reply chains", ""]
     rows: list[tuple[object, ...]] = [
         (f"depth {d.depth}", *(f"{b.count} ({_pct(b.share)})" for b in d.distribution.buckets), _n(d.distribution))
@@ -129,11 +132,27 @@ def _opinion(r: Report) -> list[str]:
     return lines
 
 
+def _stance_target(r: Report) -> list[str]:
+    """What the stance is toward, and a caution for each title that takes no position."""
+    if len(r.threads) == 1:
+        lines = [f"Toward “{esc(r.threads[0].title)}”.", ""] if r.threads[0].title else []
+    else:
+        lines = ["Each comment toward its own article's title.", ""]
+    for t in r.threads:
+        if t.not_argumentative:
+            lines += [
+                f"{esc(t.title)}: the title reads as {t.not_argumentative}, not a claim to be for or against; "
+                "“favor” mostly means sympathy or thanks and “against” disagreement with a detail.",
+                "",
+            ]
+    return lines
+
+
 def _toxicity(r: Report) -> list[str]:
     lines = ["## Toxicity", ""]
     rows = [
         (
-            a.name + (" (experimental)" if a.experimental else ""),
+            a.name + (" (experimental: never flags)" if a.experimental else ""),
             a.flagged,
             _pct(a.rate),
             f"{a.mean:.3f}" if a.mean is not None else "",
@@ -145,7 +164,7 @@ def _toxicity(r: Report) -> list[str]:
     ]
     header = ("attribute", f"≥ {r.flag_threshold}", "rate", "mean", "max", "n", "histogram (10 bins, 0 to 1)")
     lines += _table(header, rows)
-    lines += [f"## Flagged comments ({len(r.flagged.comments)} of {_n(r.flagged)})", ""]
+    lines += [f"## Flagged and held comments ({len(r.flagged.comments)} of {_n(r.flagged)})", ""]
     for c in r.flagged.comments:
         lines += _comment(c, full=True)
     return [*lines, ""]
@@ -204,8 +223,10 @@ def _time_and_authors(r: Report) -> list[str]:
 
 def to_markdown(report: Report) -> str:
     parts = _header(report) + _opinion(report) + _toxicity(report) + _people(report) + _time_and_authors(report)
-    note = (
-        f"Every figure names its denominator n; n < {report.small_sample_below} is a small sample. "
-        f"A comment is flagged when any attribute scores ≥ {report.flag_threshold}."
-    )
-    return "\n".join([*parts, note]) + "\n"
+    defined = words.definitions(report.flag_threshold)
+    meanings = " ".join(f"{word.capitalize()}: {meaning}." for word, meaning in defined.items())
+    provenance = f"Generated {report.generated_at.isoformat()} · schema v{report.schema_version}"
+    provenance += f" · model {esc(', '.join(report.models))}" if report.models else ""
+    provenance += f" · policy {', '.join(report.decisions.policies)}" if report.decisions.policies else ""
+    note = f"Every figure names its denominator n; n < {report.small_sample_below} is a small sample. {meanings}"
+    return "\n".join([*parts, note, "", provenance]) + "\n"

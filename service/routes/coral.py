@@ -15,7 +15,13 @@ from service.deps import DeskDep, require
 from service.problems import PROBLEM, ProblemError
 
 router = APIRouter(tags=["coral"])
-_write_key = require("write")
+#: Coral's admin has a URL field for a phase and no header field: the 401 says what Coral can send.
+HOW_CORAL_SENDS_A_KEY = (
+    "Coral cannot send a header: in Coral's admin (Configure > Moderation Phases), end the phase's Callback URL "
+    "with ?key=<a desk key with the write scope>, or set MODERATION_CORAL_SIGNING_SECRET on the desk to the "
+    "phase's signing secret (docs/coral.md)"
+)
+_write_key = require("write", how=HOW_CORAL_SENDS_A_KEY)
 
 EXAMPLE = {
     "action": "NEW",
@@ -70,6 +76,7 @@ _PROBLEM: dict[str, Any] = {"content": {PROBLEM: {}}}
     responses={
         200: {"model": coral.ExternalModerationResponse, "description": "Review or reject: Coral's status and flags."},
         204: {"description": "Approve: no opinion, Coral's own outcome stands."},
+        400: {"description": "The body is not JSON (the parser's message in `detail`).", **_PROBLEM},
         401: {"description": "No valid Coral signature (or API key, when no signing secret is set).", **_PROBLEM},
         413: {"description": "The body is over the server's limit.", **_PROBLEM},
         422: {"description": "Not a Coral external moderation request, or a comment over the limit.", **_PROBLEM},

@@ -1,4 +1,5 @@
-"""Perspective's ``AnalyzeComment`` for Perspective clients (Coral Talk and others): docs/perspective.md.
+"""Perspective's ``AnalyzeComment`` and ``SuggestCommentScore``, and the discovery document Google's clients build
+them from, for Perspective clients (Coral Talk and others): docs/perspective.md.
 
 Errors on this router come in Google's shape (``{"error": {"code", "message", "status"}}``), not
 problem+json, because Perspective clients read ``error.message``; the route class below translates
@@ -8,15 +9,16 @@ validation, key and rate-limit errors before the app's problem+json handlers see
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from moderation.feedback import SuggestCommentScoreRequest, SuggestCommentScoreResponse, record_suggestion
 from moderation.perspective import (
     AnalyzeCommentRequest,
     AnalyzeCommentResponse,
@@ -28,7 +30,8 @@ from moderation.perspective import (
     invalid_payload,
     validate_request,
 )
-from service.deps import DeskDep, require
+from moderation.perspective_discovery import DISCOVERY_VERSION, discovery_document
+from service.deps import DeskDep, SessionDep, WriteKey, actor, require
 from service.problems import ProblemError
 
 #: Google's own messages for the key errors its clients know; other problems keep their title and detail.
@@ -98,10 +101,14 @@ async def analyze_comment(request: Request, body: AnalyzeCommentRequest, desk: D
     """Score one comment with Perspective's request and response shapes (key with 'write' scope, or ``?key=``).
 
     Without ``languages`` the comment's language is detected and sent back as ``detectedLanguages``; an
-    attribute no test split measures in the language is refused (LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE).
-    Nothing is stored, whatever ``doNotStore`` says. See docs/perspective.md for what is supported.
+    attribute the desk does not score, or no test split measures in the language, is refused
+    (LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE), or left out with ``dropUnsupportedAttributes`` or the server's
+    ``MODERATION_PERSPECTIVE_DROP_UNSUPPORTED``. Nothing is stored, whatever ``doNotStore`` says. See
+    docs/perspective.md for what is supported.
     """
     max_chars, serves = desk.settings.max_comment_chars, desk.scorer.measured_in
+    if desk.settings.perspective_drop_unsupported:
+        body = body.model_copy(update={"drop_unsupported_attributes": True})
     if len(body.comment.text) > max_chars:  # before language detection reads it
         raise PerspectiveError("Comment text too long.")
     detected = await run_in_threadpool(detected_languages, body)
@@ -112,3 +119,35 @@ async def analyze_comment(request: Request, body: AnalyzeCommentRequest, desk: D
         [body.comment.text], [None], languages=[language], spans=body.span_annotations, request=request
     )
     return build_response(body, scores, serves=serves, detected=detected)
+
+
+@router.post(
+    "/v1alpha1/comments:suggestscore",
+    response_model=SuggestCommentScoreResponse,
+    response_model_exclude_none=True,
+    responses={code: answer for code, answer in _ERRORS.items() if code != 503},
+    summary="Perspective SuggestCommentScore",
+)
+def suggest_comment_score(
+    body: SuggestCommentScoreRequest, desk: DeskDep, session: SessionDep, key: WriteKey
+) -> SuggestCommentScoreResponse:
+    """Store the scores a client suggests for a comment as feedback (key with 'write' scope, or ``?key=``): one
+    row per attribute with the text's SHA-256, never the text. Coral sends one when a moderator approves (0)
+    or rejects (1) a comment. Listed by ``GET /v1/feedback``."""
+    return record_suggestion(session, body, source=actor(key), max_chars=desk.settings.max_comment_chars)
+
+
+@router.get(
+    "/$discovery/rest",
+    summary="Perspective's discovery document",
+    responses={404: {"model": GoogleErrorBody, "description": "NOT_FOUND: a version other than v1alpha1."}},
+)
+def discovery(
+    request: Request,
+    version: Annotated[str | None, Query(description="v1alpha1, the only version.")] = None,
+) -> dict[str, Any]:
+    """The ``commentanalyzer`` ``v1alpha1`` REST description with ``rootUrl`` at this server, for Google's
+    discovery clients (``googleapiclient.discovery.build(..., discoveryServiceUrl=...)``). No key needed."""
+    if version not in (None, DISCOVERY_VERSION):
+        raise PerspectiveError(f"No such version of commentanalyzer: only {DISCOVERY_VERSION}", code=404)
+    return discovery_document(str(request.base_url))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from lxml.html import HtmlElement
+from lxml import etree
+from lxml.html import HtmlElement, fragment_fromstring
 
 _SPACES = re.compile(r"\s+")
 BLOCKS = frozenset(
@@ -23,6 +24,20 @@ def visible_text(element: HtmlElement) -> str:
     parts: list[str] = []
     _walk(element, parts)
     return collapse("".join(parts))
+
+
+def markup_as_text(text: str) -> str:
+    """What a reader sees of HTML source that a page printed as text (Disqus' no-script fallback):
+    parsed by lxml, scripts and styles dropped, blocks and ``<br>`` one space, entities decoded."""
+    if "<" not in text and "&" not in text:
+        return text
+    try:
+        root = fragment_fromstring(text, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return text
+    for hidden in root.xpath(".//script | .//style | .//template"):
+        drop(hidden)
+    return visible_text(root)
 
 
 def _walk(element: HtmlElement, parts: list[str]) -> None:
