@@ -1,4 +1,6 @@
-# make run: serve the API with the bundled example thread stored (URLs printed).  make test: the whole suite.
+# make run: serve the API with the bundled example thread stored (URLs printed); make run PORT=8001 HOST=0.0.0.0
+# for another port or interface.  make test: the whole suite (browser and PostgreSQL tests skip with the reason
+# when Chromium or a server is missing; .ci/run installs and starts both, then runs make test).
 # Both build .venv from nothing when it is missing (torch's small CPU build first).
 
 PYTHON ?= python3
@@ -6,6 +8,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TORCH_SPEC ?= torch==2.13.0
+HOST ?= 127.0.0.1
+PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
@@ -20,8 +24,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,train,bench,fast,scale]'
 	touch $(STAMP)
 
+# Silent: a taken port is one line from serve (and make's own), before anything loads or a key is made.
 run: $(STAMP)
-	$(BIN)/moderation serve --load examples/japantoday_lavrov.txt --open-reads --demo-key
+	@$(BIN)/moderation serve --load examples/japantoday_lavrov.txt --open-reads --demo-key --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check moderation service tests benchmarks

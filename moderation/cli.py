@@ -247,8 +247,9 @@ def analyze(
     A folder of sources, or --engine ray, stores each thread in its own transaction and skips threads
     stored unchanged before."""
     from moderation.extraction import extract_all
-    from moderation.pipeline import analyze as run_analyze
-    from moderation.storage import make_engine, transaction
+    from moderation.language import with_languages
+    from moderation.pipeline import score_thread, store_all
+    from moderation.storage import make_engine
 
     with _user_errors():
         if engine_name != "local" or Path(source).is_dir():
@@ -267,18 +268,19 @@ def analyze(
                 out.print(f"stored article {result.article_id}: {title} ({actions})", highlight=False)
             out.print(f"{len(done.stored)} thread(s) stored, {len(done.skipped)} unchanged skipped")
             return
-        threads = extract_all(_read_source(source), format)
+        threads = [with_languages(thread) for thread in extract_all(_read_source(source), format)]
         scorer = _load_scorer(encoder, heads, device, models_config)
         engine = make_engine(database_url)
-        # One transaction for the whole source: an export is stored whole or not at all.
-        with transaction(engine) as session:
-            results = [
-                _with_progress(
-                    f"scoring {i + 1}/{len(threads)}",
-                    partial(run_analyze, session, scorer, thread, batch_size=batch_size),
-                )
-                for i, thread in enumerate(threads)
-            ]
+        # Everything is scored before anything is stored, so no write lock is held while scoring. Then an
+        # export is stored in one transaction (all or none), or in parts when it is large (pipeline.store_all).
+        scores = [
+            score
+            for i, thread in enumerate(threads)
+            for score in _with_progress(
+                f"scoring {i + 1}/{len(threads)}", partial(score_thread, scorer, thread, batch_size=batch_size)
+            )
+        ]
+        results = store_all(engine, threads, scores, model=scorer.name)
     for result in results:
         _print_analysis(result)
     where = engine.url.render_as_string(hide_password=True)
@@ -359,12 +361,22 @@ def train(
             "moderation/models/bundled/multilingual (docs/models.md).",
         ),
     ] = False,
+    feedback: Annotated[
+        Path | None,
+        typer.Option(
+            help="Moderators' feedback as one more attribute source: the file 'moderation feedback export' writes "
+            "(docs/perspective.md)."
+        ),
+    ] = None,
 ) -> None:
     """Train the heads on encoder features from the shared data (optionally fine-tuning the encoder's top
     layers with them, or fine-tuning on from an earlier model), with test figures and model card."""
     from transformers.utils import logging as hf_logging
 
     if multilingual:
+        if feedback is not None:
+            with _user_errors():
+                raise InputError("--feedback trains the English model's heads; leave out --multilingual")
         with _user_errors(), _training_extra():
             from moderation.training.multilingual import MULTILINGUAL_HEADS, train_and_save
 
@@ -392,7 +404,7 @@ def train(
             heads = load_start(model, start_from)
         else:
             heads, results = train_heads(
-                model, data_dir, seed=seed, max_train=max_train, cache_dir=cache_dir, log=err.print
+                model, data_dir, seed=seed, max_train=max_train, cache_dir=cache_dir, feedback=feedback, log=err.print
             )
         heads.manifest["command"] = command.strip()
         if finetune_epochs > 0:
@@ -406,6 +418,7 @@ def train(
                 layer_decay=layer_decay,
                 soup=soup,
                 seed=seed,
+                feedback=str(feedback) if feedback is not None else None,
             )
             heads, results = finetune_and_measure(model, heads, data_dir, target, config, log=err.print)
         else:
@@ -469,11 +482,12 @@ def _print_results(results: list[Any]) -> None:
 
 
 def _register_operator_commands() -> None:
-    from moderation.operator_cli import keys_app, policy_app, serve
+    from moderation.operator_cli import feedback_app, keys_app, policy_app, serve
     from moderation.reports.cli import report
 
     app.add_typer(keys_app, name="keys")
     app.add_typer(policy_app, name="policy")
+    app.add_typer(feedback_app, name="feedback")
     app.command()(serve)
     app.command()(report)
 

@@ -52,7 +52,8 @@ _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE_LINE = re.compile(
     rf"^(?:{_MONTHS}\s+\d{{1,2}}(?:,?\s+\d{{4}})?|\d{{1,2}}\s+{_MONTHS}(?:\s+\d{{4}})?"
     r"|\d{4}-\d{2}-\d{2}|\d{1,2}[./]\s?\d{1,2}[./]\s?\d{2,4})"
-    r"(?:,?\s*(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s+[A-Z]{2,5})?)?$",
+    # each run of spaces belongs to one group (a bare ``\s*`` before the optional zone's ``\s+`` is quadratic)
+    r"(?:,?\s*(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?:\s+[A-Z]{2,5})?)?$",
     re.IGNORECASE,
 )
 _ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
@@ -163,7 +164,7 @@ _RELATIVE_SHOWN = re.compile(
     r"|miesi[aą]c[ea]?|miesięcy|miesiecy|rok|roku|lat[a]?)\s+temu\b"
     r"|(?:\b\d+\s+)?\b(?:секунд[уы]?|сек|минут[уы]?|мин|часов|часа|час|ч|день|дня|дней|дн|недел[юиь]|недель|нед"
     r"|месяцев|месяца|месяц|мес|года|год|лет)\s+назад\b"
-    rf"|(?:\d+|半|几|幾|一|两)\s*(?:{_CJK_UNITS})(?:\s*\d+\s*(?:秒钟?|分钟|分鐘|分))?\s*前",
+    rf"|(?:(?<!\d)\d+|半|几|幾|一|两)\s*(?:{_CJK_UNITS})(?:\s*\d+\s*(?:秒钟?|分钟|分鐘|分))?\s*前",
     re.IGNORECASE,
 )
 _SHOWN_DATE = re.compile(
@@ -212,8 +213,9 @@ DEFAULT_LANGUAGES = ("en", "de", "fr", "es", "pt", "it", "nl", "pl", "ru", "zh")
 _MAX_PARSE_CHARS = 200
 # The base without a page date: no comment was written in 1900, so a result in 1900 had no year shown.
 _NO_REFERENCE_BASE = datetime(1900, 1, 1)
-_VIA_CLIENT = re.compile(r"\s+via\s+\S.*$", re.IGNORECASE)  # "5 小时 7 分钟前 via Android"
-_SEPARATOR = re.compile(r"\s*[•·|@]\s*")
+# Linear on runs of spaces: neither starts with a bare ``\s``-run (the spaces left are collapsed after).
+_VIA_CLIENT = re.compile(r"(?<=\s)via\s+\S.*$", re.IGNORECASE)  # "5 小时 7 分钟前 via Android"
+_SEPARATOR = re.compile(r"[•·|@]")
 _H_TIME = re.compile(r"\b(\d{1,2})h(\d{2})\b", re.IGNORECASE)  # French "08h07"
 _DAY_MONTH_COMMA_YEAR = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2}),\s?(\d{4})(?!\d)")  # "05.11, 2008"
 _NUMERIC_DATE = re.compile(r"(?<![\d./-])(\d{1,2})\s?([./-])\s?(\d{1,2})\s?\2\s?(?:\d{4}|\d{2})(?!\d)")

@@ -6,7 +6,11 @@ Hierarchy::
     ├── InputError (also ValueError)       the caller's input cannot be used
     │   ├── UnknownFormatError             no extractor recognises the source
     │   ├── ExtractionError                an extractor recognised it but could not read it
-    │   └── NotFoundError                  the thing asked for (a comment, a thread) does not exist
+    │   │   └── ExtractionTimeoutError     reading it took longer than the deadline it was given
+    │   ├── InvalidJSONError               a body that must be JSON is not JSON at all
+    │   ├── NotFoundError                  the thing asked for (a comment, a thread) does not exist
+    │   ├── LimitError                     storing it would pass a size limit (a thread's comments)
+    │   └── NotAllowedError                the caller may not make this change (it needs another scope)
     ├── ModelError                         a model or its heads cannot be loaded or used
     ├── DataError                          training or evaluation data is missing or malformed
     └── SchemaError                        the database's schema is not one this build can use
@@ -34,8 +38,24 @@ class ExtractionError(InputError):
     """An extractor recognised the source but could not read a thread from it."""
 
 
+class InvalidJSONError(InputError):
+    """A body that must be JSON cannot be parsed at all; the message is the parser's (the service answers 400)."""
+
+
+class ExtractionTimeoutError(ExtractionError):
+    """Reading the source took longer than its deadline (``ExtractionPool``); the read was stopped."""
+
+
 class NotFoundError(InputError):
     """What the caller asked for does not exist (a comment or thread id)."""
+
+
+class LimitError(InputError):
+    """Storing the input would pass a size limit of the store (the service answers 413)."""
+
+
+class NotAllowedError(InputError):
+    """The caller may not make this change, though another caller could (the service answers 403)."""
 
 
 class ModelError(ModerationError):

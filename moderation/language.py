@@ -58,7 +58,9 @@ UNDETERMINED = "und"
 #: Only the start of a long text is read: the language shows long before, and time grows with length.
 MAX_CHARS = 2000
 
-_NOISE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|@\w+|\bhttps?\b", re.IGNORECASE)
+# An address starts a word or follows an "@", and no part of it spans an "@": ``\S+@\S+`` tried from every
+# character backtracks over every "@" and "." after it (``"a.@" * 2000`` took 33 s).
+_NOISE = re.compile(r"https?://\S+|www\.\S+|(?<![^\s@])[^\s@]+@[^\s@]+\.\w+|@\w+|\bhttps?\b", re.IGNORECASE)
 _lock = threading.Lock()
 _identifier: LanguageIdentifier | None = None
 

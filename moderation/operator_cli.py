@@ -1,7 +1,9 @@
-"""Operator commands of ``moderation``: API keys, the policy, and serving the API."""
+"""Operator commands of ``moderation``: API keys, the policy, moderators' feedback, and serving the API."""
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -121,7 +123,7 @@ def serve(
     ] = None,
     demo_key: Annotated[
         bool,
-        typer.Option(help="Create a key with every scope and print it (for trying it out); revokes the previous one."),
+        typer.Option(help="Print the demo key, with every scope, to try the desk (one key; a new secret each start)."),
     ] = False,
     open_reads: Annotated[bool, typer.Option(help="Let reads through without a key (writes still need one).")] = False,
     host: Annotated[str, typer.Option(help="Interface to bind; loopback by default.")] = "127.0.0.1",
@@ -130,10 +132,42 @@ def serve(
     policy: PolicyOpt = None,
 ) -> None:
     """Serve the API (docs at /docs). Settings also come from MODERATION_* variables (service/config.py)."""
+    # The port first, held from here on: a taken one stops serve before it loads a model or mints a key.
+    try:
+        listener = _bind(host, port)
+    except InputError as exc:
+        err.print(f"error: {exc}", soft_wrap=True, highlight=False, markup=False)
+        raise typer.Exit(2) from exc
+    with listener:
+        _serve(
+            listener,
+            load=load or [],
+            demo_key=demo_key,
+            open_reads=open_reads,
+            host=host,
+            port=port,
+            database_url=database_url,
+            policy=policy,
+        )
+
+
+def _serve(
+    listener: socket.socket,
+    *,
+    load: list[str],
+    demo_key: bool,
+    open_reads: bool,
+    host: str,
+    port: int,
+    database_url: str,
+    policy: Path | None,
+) -> None:
     import uvicorn
+    from transformers.utils import logging as hf_logging
 
     from moderation import keys
     from moderation.extraction import Source, extract_all
+    from moderation.models.scorer import Scorer
     from moderation.pipeline import analyze
     from moderation.policy import Policy
     from moderation.storage import make_engine, transaction
@@ -141,17 +175,8 @@ def serve(
     from service.config import Settings
 
     settings = Settings(database_url=database_url, host=host, port=port, policy=policy, open_reads=open_reads)
-    try:
-        _port_is_free(host, port)
-    except InputError as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(2) from exc
     base = f"http://{host}:{port}"
     loaded_ids: list[int] = []
-    from transformers.utils import logging as hf_logging
-
-    from moderation.models.scorer import Scorer
-
     hf_logging.disable_progress_bar()
     # Loaded once, here: the app serves with the same model that scored the loaded sources.
     scorer = Scorer.from_config(settings.models_config) if settings.models_config else Scorer.load(mode=settings.mode)
@@ -165,22 +190,69 @@ def serve(
                     )
     if demo_key:
         with transaction(make_engine(database_url)) as session:
-            token = keys.replace_demo_key(session, ["read", "write", "moderate"]).token
+            token = keys.renew_demo_key(session, ["read", "write", "moderate"]).token
         out.print(f"API key (every scope): {token}", highlight=False)
     out.print(f"API docs:        {base}/docs")
     for article_id in loaded_ids:
         out.print(f"example thread:  {base}/v1/threads/{article_id}")
         out.print(f"its comments:    {base}/v1/threads/{article_id}/comments")
         out.print(f"its report:      {base}/v1/threads/{article_id}/report.html")
-    uvicorn.run(create_app(settings, scorer=scorer), host=host, port=port, log_level="info")
+    # uvicorn names no address when handed a socket: say it here.
+    out.print(f"serving on {base} (Ctrl-C stops it)")
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, scorer=scorer), host=host, port=port, log_level="info"))
+    server.run(sockets=[listener])
+    if not server.started:
+        raise typer.Exit(3)
 
 
-def _port_is_free(host: str, port: int) -> None:
-    """Fail before loading the model or minting a demo key when the port is taken."""
-    import socket
+def _bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` for uvicorn to listen on, or an ``InputError`` in one line saying why not."""
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # As uvicorn does: a port whose last connections are still closing (TIME_WAIT) is free to listen on.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        reason = (exc.strerror or str(exc)).lower()
+        hint = " (another desk running? stop it, or choose another port: --port N, make run PORT=N)"
+        raise InputError(
+            f"cannot serve on {host}:{port}: {reason}{hint if exc.errno == errno.EADDRINUSE else ''}"
+        ) from exc
+    return listener
 
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise InputError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
+
+feedback_app = typer.Typer(
+    help="Moderators' feedback: the scores clients suggested (Perspective's SuggestCommentScore).",
+    no_args_is_help=True,
+)
+
+
+@feedback_app.command("export")
+def export_feedback(
+    texts: Annotated[
+        str, typer.Argument(help="JSONL with a 'text' per line (e.g. comments exported from Coral), or - for stdin.")
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="The JSONL to write, for 'moderation train --feedback'.")],
+    database_url: DatabaseOpt = DEFAULT_DATABASE,
+) -> None:
+    """Write each text that stored feedback names (by the SHA-256 of the text), once, with the latest suggested
+    score of each attribute the desk's heads answer. The desk never stored the texts: bring them."""
+    import json
+
+    from moderation.cli import _read_jsonl
+    from moderation.feedback import feedback_examples
+    from moderation.storage import make_engine, transaction
+
+    try:
+        items = _read_jsonl(texts)
+    except InputError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    with transaction(make_engine(database_url)) as session:
+        examples = list(feedback_examples(session, (item["text"] for item in items)))
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    with out_file.open("w", encoding="utf-8") as handle:
+        for example in examples:
+            handle.write(json.dumps(example.as_json(), ensure_ascii=False) + "\n")
+    out.print(f"wrote {len(examples)} of {len(items)} texts with feedback to {out_file}")

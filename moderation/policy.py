@@ -42,7 +42,13 @@ Attribute = Literal["TOXICITY", "SEVERE_TOXICITY", "INSULT", "PROFANITY", "THREA
 ATTRIBUTES: tuple[Attribute, ...] = ("TOXICITY", "SEVERE_TOXICITY", "INSULT", "PROFANITY", "THREAT", "IDENTITY_ATTACK")
 Action = Literal["approve", "review", "reject"]
 ReasonCode = Literal[
-    "attribute_reject", "attribute_review", "banned_word", "suspect_word", "too_many_links", "premoderated"
+    "attribute_reject",
+    "attribute_review",
+    "banned_word",
+    "suspect_word",
+    "too_many_links",
+    "premoderated",
+    "text_changed",  # not the policy's: a stored comment's text changed after a moderator decided it
 ]
 DIGEST_VERSION = 1  # part of every digest: bump it when the meaning of a policy changes
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,19 +12,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from moderation import __version__
+from moderation import __version__, keys
+from moderation.extraction.isolated import ExtractionPool
 from moderation.models.runtime import settle_loaded_model
 from moderation.models.scorer import Scorer
 from moderation.policy import Policy
 from moderation.storage import make_engine
-from service import budget, problems
+from service import budget, docs, problems
 from service.batching import MicroBatcher
 from service.config import Settings
 from service.deps import Desk
 from service.logs import redact_logs
 from service.metrics import Metrics
 from service.ratelimit import RateLimiter
-from service.routes import comments, coral, moderation, operations, perspective, reports, threads
+from service.routes import comments, coral, feedback, moderation, operations, perspective, reports, threads
+
+logger = logging.getLogger("moderation.service")
 
 DESCRIPTION = """Score reader comments (sentiment, stance toward the article, Perspective's toxicity
 attributes), store threads, decide with a policy, and moderate a review queue. Every route but the
@@ -98,6 +104,22 @@ class _TooLarge(Exception):
     pass
 
 
+async def _write_key_uses(desk: Desk) -> None:
+    """Every :data:`keys.TOUCH_INTERVAL`, the keys' uses noted by requests go to the database, off every
+    request's path (moderation/keys.py, ``KeyUses``)."""
+    while True:
+        await asyncio.sleep(keys.TOUCH_INTERVAL.total_seconds())
+        await _flush_key_uses(desk)
+
+
+async def _flush_key_uses(desk: Desk) -> None:
+    """A failed write (the database busy for longer than its timeout) is retried the next time."""
+    try:
+        await asyncio.to_thread(desk.key_uses.write, desk.engine)
+    except Exception:
+        logger.warning("could not record the API keys' last use; retrying later", exc_info=True)
+
+
 def _load_scorer(settings: Settings) -> Scorer:
     return Scorer.from_config(settings.models_config) if settings.models_config else Scorer.load(mode=settings.mode)
 
@@ -117,6 +139,7 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
             ),
             wait_s=settings.batch_wait_ms / 1000.0,
             max_items=settings.batch_max_items,
+            max_chars=settings.batch_max_chars,
             max_queued=settings.queue_max_comments,
             observe=metrics.observe_batch,
         )
@@ -131,19 +154,34 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
             RateLimiter(settings.rate_limit_per_minute),
             metrics,
             RateLimiter(settings.rate_limit_chars_per_minute),
+            ExtractionPool(workers=settings.extract_workers, deadline_s=settings.extract_deadline_s),
         )
         settle_loaded_model()
+        writer = asyncio.create_task(_write_key_uses(app.state.desk))
         yield
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
         await batcher.close()
+        app.state.desk.extraction.close()
+        await _flush_key_uses(app.state.desk)
         engine.dispose()
 
-    app = FastAPI(title="Comment moderation desk", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Comment moderation desk",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by service/docs.py without a CDN
+        redoc_url=None,
+    )
     problems.install(app)
+    docs.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     app.add_middleware(Measure)
 
-    for module in (operations, comments, threads, moderation, reports, perspective, coral):
+    for module in (operations, comments, threads, moderation, reports, perspective, coral, feedback):
         app.include_router(module.router)
     budget.document(app, settings)
     return app

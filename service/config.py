@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from moderation.storage import DEFAULT_DATABASE_URL
+from moderation.storage.limits import MAX_THREAD_COMMENTS, PART_COMMENTS
 
 #: MODERATION_ variables that belong to the CLI or the tests, not to the service.
 OTHER_VARIABLES = frozenset({"MODERATION_DATA_DIR", "MODERATION_TEST_POSTGRES_URL"})
@@ -47,9 +48,42 @@ class Settings(BaseSettings):
     queue_max_comments: int = Field(
         default=4000, description="Most comments waiting for or in scoring; a request that would pass it gets 503."
     )
+    max_thread_comments: int = Field(
+        default=MAX_THREAD_COMMENTS,
+        ge=1,
+        description="Most comments one stored thread may hold, however many uploads add them; past it, 413.",
+    )
+    store_part_comments: int = Field(
+        default=PART_COMMENTS,
+        ge=1,
+        description="Most comments written in one transaction: a larger upload is stored in parts of this many, "
+        "each committed, so a moderator's decision never waits for a whole import.",
+    )
+    extract_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Worker processes that read uploads (pages, exports), each about 110 MB; more uploads wait.",
+    )
+    extract_deadline_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest an upload may take to read; past it its worker is killed and the upload refused (422).",
+    )
     batch_wait_ms: float = Field(default=5.0, description="How long a request waits for others to share its pass.")
     batch_max_items: int = Field(default=256, description="Most comments in one micro-batched forward pass.")
+    batch_max_chars: int = Field(
+        default=1024,
+        ge=0,
+        description="Most characters of comment text in one micro-batched pass, past the first comment of each "
+        "request not started yet (a longer comment runs alone; 0: no bound). Short passes bound how long a comment "
+        "waits behind another request's; raise it on a GPU.",
+    )
     coral_signing_secret: str | None = Field(default=None, description="Coral's webhook signing secret, if set.")
+    perspective_drop_unsupported: bool = Field(
+        default=False,
+        description="Answer every Perspective AnalyzeComment request as if it set dropUnsupportedAttributes: "
+        "attributes the desk does not score are left out instead of refused (for clients that cannot set it).",
+    )
 
     @model_validator(mode="before")
     @classmethod

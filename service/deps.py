@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from moderation import keys
+from moderation.extraction import Source
+from moderation.extraction.isolated import ExtractionPool
 from moderation.models.scorer import CommentScores, Scorer
 from moderation.policy import Policy
 from moderation.storage import transaction
+from moderation.thread import Thread
 from service.batching import MicroBatcher, QueueFull
 from service.budget import check_limits
 from service.config import Settings
@@ -35,6 +39,18 @@ class Desk:
     limiter: RateLimiter
     metrics: Metrics
     work: RateLimiter  # characters of comment text per minute
+    extraction: ExtractionPool  # reads uploads in worker processes, each read bounded by a deadline
+    key_uses: keys.KeyUses = field(default_factory=keys.KeyUses)  # written by the app's lifespan, not requests
+    _extracting: asyncio.Semaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._extracting = asyncio.Semaphore(self.extraction.workers)
+
+    async def extract(self, source: Source, format: str | None) -> list[Thread]:
+        """An upload's threads, read in a worker process so that no input holds the event loop or this process
+        (past ``extract_deadline_s`` a 422). Uploads beyond the workers wait here, holding no pool thread."""
+        async with self._extracting:
+            return await run_in_threadpool(self.extraction.extract_all, source, format)
 
     def admit(self, request: Request, texts: Sequence[str], *, name: Callable[[int], str] | None = None) -> None:
         """The work budget of a scoring request (service/budget.py): 413 over a limit, else its characters
@@ -129,10 +145,10 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 #: The routes whose clients cannot send a header, and so may pass their key as ``?key=``: Perspective's
-#: AnalyzeComment (Google's API takes keys that way, and Perspective clients send nothing else) and Coral's
-#: callback URL (Coral sends no header of our choosing). Anywhere else ``?key=`` is refused with 401: a key in a
-#: URL lands in access logs, proxies' logs and browser histories.
-QUERY_KEY_ROUTES = frozenset({"/v1alpha1/comments:analyze", "/v1/coral/moderate"})
+#: AnalyzeComment and SuggestCommentScore (Google's API takes keys that way, and Perspective clients send nothing
+#: else) and Coral's callback URL (Coral sends no header of our choosing). Anywhere else ``?key=`` is refused with
+#: 401: a key in a URL lands in access logs, proxies' logs and browser histories.
+QUERY_KEY_ROUTES = frozenset({"/v1alpha1/comments:analyze", "/v1alpha1/comments:suggestscore", "/v1/coral/moderate"})
 
 
 def query_key_allowed(request: Request) -> bool:
@@ -148,8 +164,14 @@ def _token(request: Request) -> str | None:
     return request.headers.get("x-api-key") or (request.query_params.get("key") if query_key_allowed(request) else None)
 
 
-def require(scope: str) -> Callable[..., keys.ApiKey | None]:
-    """A dependency that admits a request holding a live key with ``scope`` (reads may be open)."""
+#: How the 401 for a missing key says to send one: in a header, or as ``?key=`` where the route takes it.
+SEND_KEY = "send it as 'Authorization: Bearer <key>'"
+SEND_KEY_OR_QUERY = f"{SEND_KEY}, or as ?key=<key> in the URL"
+
+
+def require(scope: str, *, how: str | None = None) -> Callable[..., keys.ApiKey | None]:
+    """A dependency that admits a request holding a live key with ``scope`` (reads may be open). ``how``: what
+    the 401 for a missing key tells the client (by default, the ways this route takes a key)."""
 
     def check(request: Request, desk: DeskDep) -> keys.ApiKey | None:
         if "key" in request.query_params and not query_key_allowed(request):
@@ -168,11 +190,14 @@ def require(scope: str) -> Callable[..., keys.ApiKey | None]:
             return None
         token = _token(request)
         if not token:
-            raise ProblemError(401, "API key required", "send it as 'Authorization: Bearer <key>'")
-        with transaction(desk.engine) as session:
-            key = keys.verify_key(session, token)
+            raise ProblemError(
+                401, "API key required", how or (SEND_KEY_OR_QUERY if query_key_allowed(request) else SEND_KEY)
+            )
+        with transaction(desk.engine) as session:  # reads only: a write would queue behind an import
+            key = keys.verify_key(session, token, touch=False)
         if key is None:
             raise ProblemError(401, "Invalid API key")
+        desk.key_uses.note(key.prefix)
         if not key.allows(scope):
             raise ProblemError(403, "Forbidden", f"this key lacks the {scope!r} scope")
         request.state.rate_key = f"key:{key.prefix}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,7 +14,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from moderation.errors import InputError, ModerationError, NotFoundError
+from moderation.errors import (
+    InputError,
+    InvalidJSONError,
+    LimitError,
+    ModerationError,
+    NotAllowedError,
+    NotFoundError,
+)
 
 PROBLEM = "application/problem+json"
 logger = logging.getLogger("moderation.service")
@@ -60,8 +69,23 @@ def install(app: FastAPI) -> None:
     async def _input(_: Request, exc: InputError) -> JSONResponse:
         return problem(422, "Unprocessable input", str(exc))
 
+    @app.exception_handler(InvalidJSONError)
+    async def _invalid_json(_: Request, exc: InvalidJSONError) -> JSONResponse:
+        return problem(400, "Invalid JSON", str(exc))
+
+    @app.exception_handler(LimitError)
+    async def _limit(_: Request, exc: LimitError) -> JSONResponse:
+        return problem(413, "Too large", str(exc))
+
+    @app.exception_handler(NotAllowedError)
+    async def _not_allowed(_: Request, exc: NotAllowedError) -> JSONResponse:
+        return problem(403, "Forbidden", str(exc))
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        unparsable = next((error for error in exc.errors() if error.get("type") == "json_invalid"), None)
+        if unparsable is not None:  # not JSON at all: nothing to match against the schema
+            return problem(400, "Invalid JSON", _json_error(unparsable))
         errors = [
             {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
             for error in exc.errors()
@@ -70,6 +94,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's 400 for a JSON body in no Unicode encoding
+            return problem(400, "Invalid JSON", f"the body is not valid JSON: {exc.__cause__}")
         # Keep the exception's headers: a 405 must say which methods are allowed.
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
@@ -116,6 +142,32 @@ class ServerErrors:
                 raise
             logger.exception("unhandled error", exc_info=exc)
             await problem(500, "Server error")(scope, receive, send)
+
+
+def parse_json(body: bytes) -> Any:
+    """``body`` parsed as FastAPI parses a JSON body (a lone surrogate's escape passes, for the schema to refuse
+    with its field); not JSON at all, NaN and Infinity included, is a 400 problem with the parser's message."""
+    try:
+        return json.loads(body, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        reason = f"{exc.msg} at character {exc.pos}"
+    except (ValueError, RecursionError) as exc:  # bytes in no Unicode encoding; nesting past the parser's stack
+        reason = str(exc) or type(exc).__name__
+    raise ProblemError(400, "Invalid JSON", f"the body is not valid JSON: {reason}")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_error(error: Mapping[str, object]) -> str:
+    """The JSON parser's message and where it stopped (FastAPI puts the character's index after ``body``)."""
+    context = error.get("ctx")
+    message = context.get("error") if isinstance(context, Mapping) else None
+    location = error.get("loc")
+    where = location[-1] if isinstance(location, (list, tuple)) and len(location) > 1 else None
+    at = f" at character {where}" if isinstance(where, int) else ""
+    return f"the body is not valid JSON: {message or 'unreadable'}{at}"
 
 
 def _allowed(request: Request) -> str:

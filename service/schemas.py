@@ -6,14 +6,12 @@ so every route formats a comment, a thread or a decision the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from moderation.errors import InputError
 from moderation.extraction import EXTRACTORS
 from moderation.models.scorer import CommentScores
 from moderation.policy import Decision, Reason
@@ -38,12 +36,13 @@ class Problem(BaseModel):
 
 
 _ERRORS = {
-    400: "The body cannot be parsed (not UTF-8, a broken multipart upload).",
+    400: "The body cannot be parsed: not JSON (the detail has the parser's message), not UTF-8, a broken upload.",
     401: "No API key, or an unknown or revoked one.",
-    403: "The key lacks the scope this route needs.",
+    403: "The key lacks the scope this route (or this change) needs.",
     404: "No such thread or comment.",
     409: "Another request is storing the same thread; retry.",
-    413: "The body, a comment, the number of comments or their characters in all is over the server's limit.",
+    413: "The body, a comment, the number of comments or their characters in all is over the server's limit "
+    "(or, storing a thread, the comments the thread would hold).",
     415: "The body is neither JSON nor a multipart upload.",
     422: "The request does not match the schema, or its content cannot be used (the detail says why).",
     429: "The key's rate limit (requests, or characters to score) is spent; retry after `Retry-After` seconds.",
@@ -85,12 +84,23 @@ def _encodable(text: str | None) -> str | None:
 Text = Annotated[str, AfterValidator(_encodable)]
 
 
+def _not_blank(text: str) -> str:
+    """Whitespace is nothing to score: refused, as Perspective refuses it (``Comment must be non-empty.``)."""
+    if not text.strip():
+        raise ValueError("holds only whitespace; a comment to score needs some text")
+    return text
+
+
 class CommentIn(BaseModel):
     """One comment to score."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: Text = Field(min_length=1, description="The comment as plain text.")
+    text: Annotated[Text, AfterValidator(_not_blank)] = Field(
+        min_length=1,
+        description="The comment as plain text, with something other than whitespace in it.",
+        json_schema_extra={"pattern": r"\S"},
+    )
     target: Annotated[str | None, AfterValidator(_encodable)] = Field(
         default=None, max_length=1000, description="What stance is measured toward: the article's title or topic."
     )
@@ -363,26 +373,6 @@ def thread_body() -> dict[str, Any]:
     }
 
 
-_INT32 = 2**31 - 1  # PostgreSQL's integer columns
-
-
-def check_storable(threads: Sequence[Thread]) -> None:
-    """Refuse numbers and times the database cannot hold, naming where they are (an ``InputError``)."""
-    for index, thread in enumerate(threads):
-        where = f"thread {index}: " if len(threads) > 1 else ""
-        if thread.announced_comments is not None and abs(thread.announced_comments) > _INT32:
-            raise InputError(f"{where}announced_comments is out of range")
-        for comment in thread.comments:
-            numbers = (comment.position, comment.votes.up, comment.votes.down, comment.votes.score)
-            if any(number is not None and abs(number) > _INT32 for number in numbers):
-                raise InputError(f"{where}comment {comment.id!r}: a position or vote count is out of range")
-            if comment.published is not None and comment.published.tzinfo is not None:
-                try:
-                    comment.published.astimezone(timezone.utc)
-                except OverflowError:
-                    raise InputError(f"{where}comment {comment.id!r}: published is out of range") from None
-
-
 class ThreadsStored(BaseModel):
     """The threads a request stored (an export may hold several), each as it is stored now."""
 
@@ -563,3 +553,27 @@ class PolicyApplied(BaseModel):
     thread_id: int | None
     redecided: int = Field(description="Comments the policy decided again (a moderator's decision is kept).")
     decisions: dict[str, int] = Field(description="The new decisions, by action.")
+
+
+# ---------------------------------------------------------------- feedback
+
+
+class FeedbackOut(BaseModel):
+    """One suggested score of one comment, as stored: the comment only as the SHA-256 of its text."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    received_at: datetime
+    text_sha256: str = Field(description="Hex SHA-256 of the comment's UTF-8 text, exactly as the client sent it.")
+    attribute: str = Field(description="Perspective's attribute name, without a version, e.g. TOXICITY.")
+    score: float = Field(ge=0, le=1, description="The suggested summary score: Coral sends 1 (rejected) or 0.")
+    source: str = Field(description="The key that sent it: 'key:<prefix> (<name>)'.")
+    language: str | None = Field(description="ISO 639-1 code, given or detected; None: unknown.")
+    community_id: str | None = Field(description="The client's communityId, e.g. Coral's 'Coral:<site URL>'.")
+    client_token: str | None = Field(description="The client's clientToken, e.g. Coral's 'comment:<id>'.")
+
+
+class FeedbackPage(BaseModel):
+    items: list[FeedbackOut] = Field(description="Newest first.")
+    next_cursor: str | None

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from moderation.storage import make_engine
+from tests.browser import Browser, find_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "japantoday_lavrov.txt"
@@ -438,3 +439,27 @@ def tiny_models_config(
 
 #: Tiny models have nothing to spread over threads; on a busy machine torch's thread pool makes them 10x slower.
 ONE_THREAD = {"OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The chromium executable; skipped with the reason when it is missing, a failure under CI. The tests never
+    install it: ``.ci/run`` does (Debian's package, as root), and says so."""
+    found = find_chromium()
+    if found is None:
+        message = "chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must run the browser tests")
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture
+def browser(chromium: str, tmp_path: Path) -> Iterator[Browser]:
+    """A headless Chromium with one page open and no network beyond 127.0.0.1 (tests/browser.py)."""
+    started = Browser(chromium, tmp_path / "profile", tmp_path / "chromium.log")
+    try:
+        started.open_page()
+        yield started
+    finally:
+        started.close()

@@ -120,11 +120,43 @@ def test_malformed_requests_are_422(client: Client, body: dict) -> None:
     assert problem(client.post(URL, json=body), 422)["errors"]
 
 
-def test_unencodable_text_and_non_json_are_422(client: Client) -> None:
+def test_unencodable_text_is_422(client: Client) -> None:
     surrogate = b'{"comments": [{"text": "bad \\ud800 text"}]}'
     body = problem(client.post(URL, content=surrogate, headers={"content-type": "application/json"}), 422)
     assert body["errors"][0]["loc"][:4] == ["body", "comments", "0", "text"]
-    problem(client.post(URL, content=b"not json", headers={"content-type": "application/json"}), 422)
+
+
+@pytest.mark.parametrize(
+    ("body", "parser_says"),
+    [
+        (b"not json", "Expecting value at character 0"),
+        (b'{"comments": [', "Expecting value at character 14"),
+        (b"\xff\xfe", "at character 0"),
+        (b'{"comments": "\xff\xff"}', "can't decode byte 0xff in position 14: invalid start byte"),
+    ],
+)
+@pytest.mark.parametrize("url", [URL, "/v1/threads"])
+def test_a_body_that_is_not_json_is_400_with_the_parser_s_message(
+    client: Client, url: str, body: bytes, parser_says: str
+) -> None:
+    answer = problem(client.post(url, content=body, headers={"content-type": "application/json"}), 400)
+    assert answer["title"] == "Invalid JSON"
+    assert answer["detail"].startswith("the body is not valid JSON: ") and answer["detail"].endswith(parser_says)
+
+
+@pytest.mark.parametrize("text", [" ", "\n\t  \r\n", "\u3000\u00a0"])
+def test_whitespace_only_text_is_refused_as_perspective_refuses_it(client: Client, text: str) -> None:
+    body = problem(client.post(URL, json={"comments": [{"text": "fine"}, {"text": text}]}), 422)
+    assert body["errors"] == [
+        {
+            "loc": ["body", "comments", "1", "text"],
+            "msg": "Value error, holds only whitespace; a comment to score needs some text",
+        }
+    ]
+    perspective = client.post(
+        "/v1alpha1/comments:analyze", json={"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}}
+    )
+    assert perspective.status_code == 400 and perspective.json()["error"]["message"] == "Comment must be non-empty."
 
 
 def test_scoring_needs_a_write_key(make_client: MakeClient) -> None:

@@ -186,6 +186,7 @@ def test_every_v1_route_is_documented_with_its_problems(make_client: MakeClient)
         ("post", "/v1/comments/{comment_id}/decision"),
         ("get", "/v1/audit"),
         ("post", "/v1/policy:apply"),
+        ("get", "/v1/feedback"),
     }
     for method, path in ours:
         operation = schema["paths"][path][method]

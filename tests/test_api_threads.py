@@ -192,7 +192,7 @@ def test_bad_thread_bodies_are_refused_with_their_reason(client: Client) -> None
     assert problem(client.post("/v1/threads", json=[]), 422)["errors"]
     assert problem(client.post("/v1/threads", json={"comments": []}), 422)["errors"][0]["loc"] == ["body", "article"]
     broken = client.post("/v1/threads", content=b'{"article": ', headers={"content-type": "application/json"})
-    assert "not valid JSON" in problem(broken, 422)["detail"]
+    assert "not valid JSON" in problem(broken, 400)["detail"]
     surrogate = b'{"article": {"title": "\\ud800"}}'
     problem(client.post("/v1/threads", content=surrogate, headers={"content-type": "application/json"}), 422)
     huge = thread_json()

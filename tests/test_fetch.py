@@ -140,3 +140,31 @@ def test_a_name_that_resolves_to_a_private_address_is_refused(monkeypatch: pytes
 def test_a_server_that_trickles_bytes_meets_the_overall_deadline(server: str) -> None:
     with pytest.raises(InputError, match="still arriving"):
         Source.from_url(f"{server}/trickle", timeout=0.25, allow_private=True)
+
+
+def test_a_redirect_to_a_private_address_is_refused_before_it_is_followed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each hop is checked after its name is resolved: a public page that redirects to the cloud's metadata
+    address (or to a name resolving to the intranet) is refused there. No request leaves this process: the
+    transport is a mock that answers the first hop with the redirect and would fail the test on the second."""
+    answers = {"public.example": "93.184.216.34", "intranet.example": "10.0.0.5"}
+
+    def resolve(host: str, *args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers.get(host, host), 80))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    followed: list[str] = []
+
+    def hop(request: httpx.Request) -> httpx.Response:
+        followed.append(str(request.url))
+        return httpx.Response(302, headers={"Location": request.url.params["to"]})
+
+    real_client = httpx.Client
+    monkeypatch.setattr(httpx, "Client", lambda **kwargs: real_client(transport=httpx.MockTransport(hop), **kwargs))
+    for target, refused in [
+        ("http://169.254.169.254/latest/meta-data/", r"169\.254\.169\.254 is a private or local address"),
+        ("http://intranet.example/admin", r"intranet\.example is a private or local address \(10\.0\.0\.5\)"),
+    ]:
+        followed.clear()
+        with pytest.raises(InputError, match=refused):
+            Source.from_url(f"http://public.example/story?to={target}")
+        assert followed == [f"http://public.example/story?to={target}"]

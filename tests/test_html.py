@@ -106,6 +106,31 @@ def test_microdata_comments() -> None:
     ]
 
 
+def test_markup_that_disqus_prints_as_text_is_read_as_text() -> None:
+    """Disqus' no-script fallback prints each message's HTML source escaped; the reader of the comment
+    wants its text: tags dropped (blocks and ``<br>`` one space), entities decoded, scripts gone."""
+    body = (
+        "Use a slice:&lt;pre&gt;&lt;code class=&quot;python&quot;&gt;numbers[:] = [n for n in numbers]"
+        "&lt;/code&gt;&lt;/pre&gt;&lt;p&gt;Fish &amp;amp; chips&lt;br&gt;later&lt;/p&gt;"
+        "&lt;script&gt;alert(1)&lt;/script&gt;"
+    )
+    fallback = f"""<div id="disqus_thread"><div class="d-noscript-comments">
+<div class="comment"><div class="comment-author">Yaw</div><div class="comment-body">{body}</div></div>
+<div class="comment"><div class="comment-author">Guest</div>
+<div class="comment-body">A sense of humor, perhaps.</div></div>
+</div></div>"""
+    thread = _extract(_page(fallback))
+    assert thread.metadata["comment_rule"] == "disqus_noscript"
+    assert [(c.author, c.text) for c in thread.comments] == [
+        ("Yaw", "Use a slice: numbers[:] = [n for n in numbers] Fish & chips later"),
+        ("Guest", "A sense of humor, perhaps."),
+    ]
+    # Elsewhere a page shows what the commenter typed: markup written as text stays as written.
+    shown = "Wrap it in &lt;code&gt; tags &amp; it shows."
+    wordpress = _extract(_page(WORDPRESS.replace("Traffic will be a mess for two years.", shown)))
+    assert wordpress.comments[-1].text == "Wrap it in <code> tags & it shows."
+
+
 def test_generic_repeated_blocks_in_a_comment_region_with_no_comment_class() -> None:
     def block(number: int, author: str, text: str, replies: str = "") -> str:
         return f"""<li id="msg_{number}"><a class="person"><h4>{author}</h4></a>

@@ -15,7 +15,8 @@ import pytest
 from moderation import Source
 from moderation.extraction.gold import gold_files, match_texts, negative_pages, normalise
 from moderation.extraction.html import HtmlExtractor
-from moderation.thread import Comment
+from moderation.extraction.selectors import MARKUP_AS_TEXT
+from moderation.thread import Comment, Thread
 from tests.conftest import SHARED_DATA
 
 PAGES = SHARED_DATA / "pages"
@@ -26,17 +27,23 @@ GOLD_PAGES = [path for path in _GOLD if json.loads(path.read_text(encoding="utf-
 NEGATIVE_PAGES = negative_pages(PAGES) if PAGES.is_dir() else []
 
 
+def _thread(relative: str) -> Thread:
+    return HtmlExtractor().threads(Source.from_path(PAGES / relative))[0]
+
+
 def _read(relative: str) -> list[Comment]:
-    return HtmlExtractor().threads(Source.from_path(PAGES / relative))[0].comments
+    return _thread(relative).comments
 
 
 @pytest.mark.shared_data
 @pytest.mark.parametrize("gold_path", GOLD_PAGES, ids=lambda path: path.stem)
 def test_gold_page(shared_data: Path, gold_path: Path) -> None:
     gold = json.loads(gold_path.read_text(encoding="utf-8"))
-    predicted = _read(gold["file"])
+    thread = _thread(gold["file"])
+    predicted = thread.comments
     expected = gold["comments"]
-    pairs = match_texts([c["text"] for c in expected], [c.text for c in predicted])
+    as_markup = thread.metadata.get("comment_rule") in MARKUP_AS_TEXT
+    pairs = match_texts([c["text"] for c in expected], [c.text for c in predicted], as_markup=as_markup)
     precision = len(pairs) / len(predicted) if predicted else 0.0
     recall = len(pairs) / len(expected)
     f1 = 2 * precision * recall / (precision + recall) if pairs else 0.0

@@ -6,9 +6,11 @@ import hashlib
 import hmac
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.exc import OperationalError
 
 from moderation import InputError, keys
 from moderation.storage import repository, transaction
@@ -62,6 +64,23 @@ def test_a_use_after_the_interval_is_recorded_again(engine: Engine) -> None:
         untouched = keys.verify_key(session, new.token, touch=False)
     assert later is not None and later.last_used_at is not None and later.last_used_at >= first.last_used_at
     assert untouched is not None and untouched.last_used_at == later.last_used_at
+
+
+def test_uses_noted_in_memory_are_written_later_in_a_transaction_of_their_own(engine: Engine, tmp_path: Path) -> None:
+    """A server checks keys without writing (a write would wait behind an import for SQLite's write lock)."""
+    new = _create(engine)
+    uses = keys.KeyUses()
+    uses.note(new.key.prefix)
+    with transaction(engine) as session:
+        assert session.scalar(select(ApiKeyRow.last_used_at)) is None
+    unreachable = create_engine(f"sqlite:///{tmp_path / 'no such folder' / 'store.db'}")
+    with pytest.raises(OperationalError):
+        uses.write(unreachable)  # the uses stay noted for the next write
+    assert uses.write(engine) == 1
+    with transaction(engine) as session:
+        written = session.scalar(select(ApiKeyRow.last_used_at))
+    assert written is not None
+    assert uses.write(engine) == 0
 
 
 def test_wrong_unknown_and_malformed_keys_are_refused(engine: Engine) -> None:

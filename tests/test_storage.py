@@ -12,11 +12,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, func, select
+from alembic import command
+from sqlalchemy import Engine, create_engine, delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from moderation import Article, Comment, CommentScores, InputError, LabelScores, Thread, extract_path
 from moderation.storage import make_engine, repository, transaction
+from moderation.storage.migrations import alembic_config
 from moderation.storage.repository import CommentFilter
 from moderation.storage.tables import ArticleRow, AttributeScoreRow, AuditRow, CommentRow, DecisionRow, ScoreRow
 from tests.conftest import EXAMPLE
@@ -388,3 +391,28 @@ def test_deleting_an_article_removes_its_comments_records_but_not_their_audit(en
         session.execute(delete(ArticleRow).where(ArticleRow.id == article_id))  # the database's cascade
     assert [_count(engine, t) for t in (CommentRow, ScoreRow, AttributeScoreRow, DecisionRow)] == [0, 0, 0, 0]
     assert _count(engine, AuditRow) == 2
+
+
+@pytest.mark.parametrize("made_by", ["create_all", "migrations"])
+def test_the_database_itself_refuses_to_change_or_delete_audit_rows(database_url: str, made_by: str) -> None:
+    """Not only the ORM: raw SQL and Core statements are refused too, in a database made new (``create_all``)
+    or brought up by the migrations."""
+    if made_by == "migrations":
+        bare = create_engine(database_url)
+        with bare.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+        bare.dispose()
+    engine = make_engine(database_url)
+    try:
+        with transaction(engine) as session:
+            repository.append_audit(session, "thread.stored", actor="cli", subject_type="thread", subject_id=1)
+        changes = [update(AuditRow).values(actor="mallory"), delete(AuditRow), text("DELETE FROM audit_log")]
+        if engine.dialect.name == "postgresql":
+            changes.append(text("TRUNCATE audit_log"))
+        for change in changes:
+            with pytest.raises(IntegrityError, match="append-only"), engine.begin() as connection:
+                connection.execute(change)
+        with transaction(engine) as session:
+            assert list(session.scalars(select(AuditRow.actor))) == ["cli"]
+    finally:
+        engine.dispose()

@@ -19,8 +19,10 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+# Linear in the sniffed bytes: a tag is scanned up to the next "<" (``[^>]+`` ran to the end from every
+# "<meta"), and the quote holds its own spaces (``\s*["']?\s*`` split each run of spaces every way: 1 s on 8 KiB).
 _DECLARED = re.compile(
-    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:\-]+)|<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9._:\-]+)""",
+    rb"""<meta[^<>]+charset\s*=\s*(?:["']\s*)?([A-Za-z0-9._:\-]+)|<\?xml[^<>]+encoding\s*=\s*["']([A-Za-z0-9._:\-]+)""",
     re.IGNORECASE,
 )
 _SNIFF_BYTES = 8192

@@ -2,7 +2,9 @@
 
 One rule for the benchmark and the tests: a predicted comment matches a gold comment one to one
 when their whitespace-normalised texts are equal or have a difflib similarity of at least 0.9;
-exact matches are paired first, then the most similar pairs.
+exact matches are paired first, then the most similar pairs. Gold keeps markup that a page prints as
+text literally (its rule 8: toptal's ``<code>`` in Disqus' no-script fallback); where the extractor
+reads such markup as HTML (``selectors.MARKUP_AS_TEXT``), the gold text is compared as read too.
 
 The corpus is ``gold/`` with ``INDEX.tsv`` plus pages that wait in ``gold-new/`` with ``INDEX-new.tsv``
 (kept apart in the shared folder until the extractor handles them; it does now, and the shared folder is
@@ -16,6 +18,8 @@ import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 from pathlib import Path
+
+from moderation.extraction.html.text import markup_as_text
 
 SIMILARITY = 0.9
 _GOLD_FOLDERS = ("gold", "gold-new")
@@ -54,8 +58,11 @@ def normalise(text: str | None) -> str:
     return re.sub(r"\s+", " ", text or "").strip()
 
 
-def match_texts(gold: Sequence[str], predicted: Sequence[str]) -> dict[int, int]:
-    """Gold index -> predicted index, one to one."""
+def match_texts(gold: Sequence[str], predicted: Sequence[str], *, as_markup: bool = False) -> dict[int, int]:
+    """Gold index -> predicted index, one to one; ``as_markup``: the gold texts are markup the page printed
+    as text, compared as a reader of that markup sees it."""
+    if as_markup:
+        gold = [markup_as_text(text) for text in gold]
     pairs: dict[int, int] = {}
     free = {i: normalise(text) for i, text in enumerate(predicted)}
     by_text: dict[str, list[int]] = {}

@@ -49,9 +49,9 @@ def _store_threads(
     policy: Policy,
     model_name: Callable[[], str],
 ) -> list[Analysis]:
-    """Store each thread, in its own transaction, as soon as its last comment's scores arrive."""
-    from moderation.pipeline import store
-    from moderation.storage import transaction
+    """Store each thread, in its own transaction (parts of a large one, ``pipeline.store_all``), as soon as
+    its last comment's scores arrive."""
+    from moderation.pipeline import store_all
 
     stored: list[Analysis] = []
     scores: list[tuple[str, CommentScores]] = []  # the next thread's, as they arrive
@@ -62,8 +62,7 @@ def _store_threads(
         if [c.id for c in thread.comments] != [comment_id for comment_id, _ in scores]:
             raise RuntimeError(f"scores of {thread.key()} came back incomplete or out of order")
         values = [value for _, value in scores]
-        with transaction(database) as session:
-            stored.append(store(session, thread, values, model=model or model_name(), policy=policy))
+        stored.extend(store_all(database, [thread], values, model=model or model_name(), policy=policy))
         scores.clear()
 
     for table in tables:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,9 +15,9 @@ DEFAULT_DATABASE_URL = "sqlite:///moderation.db"
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
-    # First: switching to WAL may wait for another connection. SQLite has one writer at a time, and a busy
-    # server's store of a few hundred comments can hold it for seconds: writers queue for up to 30 s
-    # rather than fail ("database is locked") behind two or three others.
+    # First: switching to WAL may wait for another connection. SQLite has one writer at a time, and an import
+    # holds it for one part at a time (limits.PART_COMMENTS comments, about a second): writers queue for up
+    # to 30 s rather than fail ("database is locked") behind a few others.
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
@@ -41,6 +42,34 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, *, migrate: bool = True) -> Eng
             engine.dispose()
             raise
     return engine
+
+
+def lock_for_writing(session: Session) -> None:
+    """Take SQLite's write lock now, unless the transaction holds it already: SQLite otherwise begins a
+    transaction at its first write, and what was read before it may have changed by then (a moderator's
+    decision committed between an import's read and its write). Waits up to the busy timeout like any write.
+    PostgreSQL needs nothing here: there the rows read for writing are locked (``SELECT ... FOR UPDATE``,
+    which SQLite ignores)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver: Any = connection.connection.dbapi_connection  # sqlite3.Connection
+    if not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+#: Longer than SQLite's busy handler ever sleeps between two tries (100 ms, sqliteDefaultBusyCallback).
+_SQLITE_TURN_S = 0.12
+
+
+def give_way(engine: Engine) -> None:
+    """Between two write transactions of one long job: on SQLite, pause just longer than a waiting writer
+    sleeps between tries, so it gets the write lock. SQLite queues no one: a writer that commits and begins
+    again at once keeps the lock from a waiting one until that one's busy timeout (30 s) runs out, and it
+    fails with "database is locked" (measured: a 1 ms gap between 200 ms transactions locks others out,
+    a 120 ms one lets them in at the next gap). PostgreSQL locks rows and needs no pause."""
+    if engine.dialect.name == "sqlite":
+        time.sleep(_SQLITE_TURN_S)
 
 
 @contextmanager

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from moderation.errors import InputError
 from moderation.language import UNDETERMINED
+from moderation.storage.db import lock_for_writing
+from moderation.storage.limits import check_text
 from moderation.storage.pages import Page, check_limit, decode_cursor, page_of
 from moderation.storage.tables import (
     DECISIONS,
@@ -40,8 +43,10 @@ def save_decision(
     reasons: Sequence[Mapping[str, Any]] = (),
     policy_digest: str | None = None,
     note: str | None = None,
+    flush: bool = True,
 ) -> DecisionRow:
-    """Make ``decision`` the comment's current one, replacing any earlier one."""
+    """Make ``decision`` the comment's current one, replacing any earlier one (``flush=False``: the caller
+    flushes once after deciding many)."""
     if decision not in DECISIONS:
         raise InputError(f"unknown decision {decision!r}; one of {', '.join(DECISIONS)}")
     row = comment.decision
@@ -54,17 +59,26 @@ def save_decision(
     row.decided_by = decided_by
     row.note = note
     row.decided_at = utcnow()
-    session.flush()
+    if flush:
+        session.flush()
     return row
 
 
 def comments_to_decide(
-    session: Session, policy_digest: str, *, article_id: int | None = None, after: int = 0, limit: int = 500
+    session: Session,
+    policy_digest: str,
+    *,
+    article_id: int | None = None,
+    after: int = 0,
+    limit: int = 500,
+    lock: bool = False,
 ) -> list[CommentRow]:
     """Comments the policy ``policy_digest`` should decide, by id after ``after``.
 
     Those with no decision, and those the policy decided under another digest. A moderator's
-    decision is never among them: a policy change does not overrule a person.
+    decision is never among them: a policy change does not overrule a person. With ``lock``, the
+    comments are read afresh and locked until the transaction ends; check each one's decision again
+    before replacing it (a moderator may have decided it while the query waited for the lock).
     """
     query = (
         select(CommentRow)
@@ -83,6 +97,9 @@ def comments_to_decide(
         .limit(check_limit(limit))
         .options(selectinload(CommentRow.decision))
     )
+    if lock:
+        lock_for_writing(session)
+        query = query.with_for_update(of=CommentRow).execution_options(populate_existing=True)
     if article_id is not None:
         query = query.where(CommentRow.article_id == article_id)
     return list(session.scalars(query))
@@ -128,9 +145,7 @@ def review_queue(
         .where(DecisionRow.decision == "review")
         .order_by(risk.desc(), CommentRow.id)
         .limit(check_limit(limit) + 1)
-        .options(
-            selectinload(CommentRow.article), selectinload(CommentRow.decision), selectinload(CommentRow.scores)
-        )
+        .options(selectinload(CommentRow.article), selectinload(CommentRow.decision), selectinload(CommentRow.scores))
     )
     if article_id is not None:
         query = query.where(CommentRow.article_id == article_id)
@@ -176,6 +191,8 @@ def list_audit(
     limit: int = 50,
 ) -> Page[AuditRow]:
     """Audit entries, newest first, optionally of one action or one subject."""
+    for name, value in (("action", action), ("subject_type", subject_type), ("subject_id", subject_id)):
+        check_text(None if value is None else str(value), name)
     query = select(AuditRow).order_by(AuditRow.id.desc()).limit(check_limit(limit) + 1)
     if action is not None:
         query = query.where(AuditRow.action == action)
@@ -199,6 +216,19 @@ def add_api_key(session: Session, *, name: str, prefix: str, secret_hash: str, s
 
 def get_api_key(session: Session, prefix: str) -> ApiKeyRow | None:
     return session.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == prefix))
+
+
+def touch_api_keys(session: Session, used: Mapping[str, datetime]) -> None:
+    """Set each key's ``last_used_at`` to its time in ``used`` (by prefix), unless it holds a later one."""
+    for prefix in sorted(used):  # rows locked in one order by every writer
+        at = used[prefix]
+        statement = (
+            update(ApiKeyRow)
+            .where(ApiKeyRow.prefix == prefix, or_(ApiKeyRow.last_used_at.is_(None), ApiKeyRow.last_used_at < at))
+            .values(last_used_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(statement)
 
 
 def list_api_keys(session: Session, *, include_revoked: bool = True) -> list[ApiKeyRow]:

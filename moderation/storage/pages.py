@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from moderation.errors import InputError
+from moderation.storage.limits import INT32
 
 T = TypeVar("T")
 
@@ -54,9 +56,15 @@ def decode_cursor(listing: str, cursor: str, kinds: tuple[type, ...]) -> Key:
 
 
 def _is(value: object, kind: type) -> bool:
+    """Of ``kind`` and within what the database compares: an id or position fits its integer column, a
+    risk is a finite number (an edited cursor must be a 422, not a database error)."""
     if isinstance(value, bool):
         return False
-    return isinstance(value, (int, float)) if kind is float else isinstance(value, kind)
+    if kind is float:
+        return isinstance(value, int | float) and abs(value) <= INT32 and math.isfinite(value)
+    if kind is int:
+        return isinstance(value, int) and abs(value) <= INT32
+    return isinstance(value, kind)
 
 
 def page_of(rows: list[T], limit: int, listing: str, key: Callable[[T], Key]) -> Page[T]:

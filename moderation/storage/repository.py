@@ -1,13 +1,14 @@
 """Every query the project runs. Functions query and flush; the caller owns the transaction.
 
-Threads and scores here; decisions, the review queue, the audit log and API keys in
-:mod:`moderation.storage.desk`, re-exported below so callers need only ``repository``.
+Threads, scores and clients' feedback here; writing threads in :mod:`moderation.storage.writes`;
+decisions, the review queue, the audit log and API keys in :mod:`moderation.storage.desk`; both
+re-exported below so callers need only ``repository``.
 Listings page by keyset (:mod:`moderation.storage.pages`): pass a page's ``next_cursor`` back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -28,9 +29,29 @@ from moderation.storage.desk import (
     list_audit,
     review_queue,
     save_decision,
+    touch_api_keys,
 )
+from moderation.storage.limits import check_text
 from moderation.storage.pages import Page, check_limit, decode_cursor, page_of
-from moderation.storage.tables import DECISIONS, ArticleRow, AttributeScoreRow, CommentRow, DecisionRow, ScoreRow
+from moderation.storage.tables import (
+    DECISIONS,
+    ArticleRow,
+    AttributeScoreRow,
+    CommentRow,
+    DecisionRow,
+    FeedbackRow,
+    ScoreRow,
+)
+from moderation.storage.writes import (
+    count_comments,
+    lock_comment,
+    save_article,
+    save_comments,
+    save_scores,
+    save_thread,
+    score_comments,
+    stored_comments,
+)
 from moderation.thread import Article, Comment, ExcludedItem, Thread, Votes
 
 __all__ = [
@@ -39,9 +60,11 @@ __all__ = [
     "Page",
     "QueueItem",
     "add_api_key",
+    "add_feedback",
     "append_audit",
     "comment_scores",
     "comments_to_decide",
+    "count_comments",
     "get_api_key",
     "get_article",
     "get_comment",
@@ -49,116 +72,19 @@ __all__ = [
     "list_articles",
     "list_audit",
     "list_comments",
+    "list_feedback",
     "load_thread",
+    "lock_comment",
     "review_queue",
+    "save_article",
+    "save_comments",
     "save_decision",
     "save_scores",
     "save_thread",
+    "score_comments",
+    "stored_comments",
+    "touch_api_keys",
 ]
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def save_thread(session: Session, thread: Thread) -> ArticleRow:
-    """Insert or update the article and its comments, matched by thread key and comment id.
-
-    Comments stored earlier but absent from this import are kept: a partial page must not
-    delete what a fuller one stored.
-    """
-    article = thread.article
-    key = thread.key()
-    row = session.scalar(select(ArticleRow).where(ArticleRow.key == key))
-    if row is None:
-        row = ArticleRow(key=key)
-        session.add(row)
-    row.url = article.url
-    row.title = article.title
-    row.published = _iso(article.published)
-    row.published_raw = article.published_raw
-    row.section = article.section
-    row.byline = article.byline
-    row.dateline = article.dateline
-    row.credit = article.credit
-    row.language = article.language
-    row.captions = list(article.captions)
-    row.body = list(article.body)
-    row.source_format = thread.source_format
-    row.announced_comments = thread.announced_comments
-    row.extra = dict(thread.metadata)
-    row.excluded = [item.model_dump() for item in thread.excluded]
-    session.flush()
-    existing = {c.source_id: c for c in session.scalars(select(CommentRow).where(CommentRow.article_id == row.id))}
-    for comment in thread.comments:
-        crow = existing.get(comment.id)
-        if crow is None:
-            crow = CommentRow(article_id=row.id, source_id=comment.id)
-            session.add(crow)
-        crow.parent = comment.parent
-        crow.parent_source_id = comment.parent_source_id
-        crow.author = comment.author
-        crow.published = comment.published
-        crow.published_raw = comment.published_raw
-        crow.text = comment.text
-        crow.votes_up = comment.votes.up
-        crow.votes_down = comment.votes.down
-        crow.votes_score = comment.votes.score
-        crow.position = comment.position
-        crow.language = comment.language
-        crow.language_confidence = comment.language_confidence
-    session.flush()
-    return row
-
-
-def save_scores(
-    session: Session, article: ArticleRow, thread: Thread, scores: Sequence[CommentScores], model: str
-) -> None:
-    """Store one model's scores for the thread's comments (same order), replacing earlier ones."""
-    if len(scores) != len(thread.comments):
-        raise ValueError("one score per comment is required")
-    rows = {c.source_id: c for c in session.scalars(select(CommentRow).where(CommentRow.article_id == article.id))}
-    stored = {
-        s.comment_id: s
-        for s in session.scalars(
-            select(ScoreRow)
-            .join(CommentRow, CommentRow.id == ScoreRow.comment_id)
-            .where(CommentRow.article_id == article.id, ScoreRow.model == model)
-            .options(selectinload(ScoreRow.attribute_rows))
-        )
-    }
-    for comment, score in zip(thread.comments, scores, strict=True):
-        crow = rows[comment.id]
-        srow = stored.get(crow.id)
-        if srow is None:
-            srow = ScoreRow(comment_id=crow.id, model=model)
-            session.add(srow)
-        attributes = _attribute_values(score)
-        srow.sentiment = score.sentiment.label
-        srow.stance = score.stance.label if score.stance else None
-        srow.toxicity = attributes["TOXICITY"]
-        srow.detail = score.model_dump(mode="json")
-        _replace_attributes(srow, crow.id, attributes)
-    session.flush()
-
-
-def _attribute_values(score: CommentScores) -> dict[str, float]:
-    """The Perspective attributes of one comment's scores; TOXICITY always (the toxicity head's)."""
-    values = dict(score.attributes)
-    values.setdefault("TOXICITY", score.toxicity.probabilities.get("toxic", 0.0))
-    return values
-
-
-def _replace_attributes(srow: ScoreRow, comment_id: int, values: Mapping[str, float]) -> None:
-    old = {row.attribute: row for row in srow.attribute_rows}
-    for name, value in values.items():
-        row = old.pop(name, None)
-        if row is None:
-            srow.attribute_rows.append(AttributeScoreRow(attribute=name, comment_id=comment_id, value=value))
-        else:
-            row.value = value
-    for row in old.values():
-        srow.attribute_rows.remove(row)
 
 
 def get_article(session: Session, article_id: int) -> ArticleRow | None:
@@ -313,3 +239,54 @@ def comment_scores(session: Session, article_id: int, model: str | None = None) 
     if model is not None:
         query = query.where(ScoreRow.model == model)
     return {source_id: CommentScores.model_validate(srow.detail) for source_id, srow in session.execute(query)}
+
+
+def add_feedback(
+    session: Session,
+    *,
+    text_sha256: str,
+    attribute: str,
+    score: float,
+    source: str,
+    language: str | None = None,
+    community_id: str | None = None,
+    client_token: str | None = None,
+) -> FeedbackRow:
+    """Store one suggested score (:mod:`moderation.feedback` checks it and makes the digest)."""
+    row = FeedbackRow(
+        text_sha256=text_sha256,
+        attribute=attribute,
+        score=score,
+        source=source,
+        language=language,
+        community_id=community_id,
+        client_token=client_token,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_feedback(
+    session: Session,
+    *,
+    attribute: str | None = None,
+    community_id: str | None = None,
+    text_sha256: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[FeedbackRow]:
+    """Stored feedback, newest first, optionally of one attribute, one community or one comment's digest."""
+    for name, value in (("attribute", attribute), ("community_id", community_id), ("text_sha256", text_sha256)):
+        check_text(value, name)
+    query = select(FeedbackRow).order_by(FeedbackRow.id.desc()).limit(check_limit(limit) + 1)
+    if attribute is not None:
+        query = query.where(FeedbackRow.attribute == attribute)
+    if community_id is not None:
+        query = query.where(FeedbackRow.community_id == community_id)
+    if text_sha256 is not None:
+        query = query.where(FeedbackRow.text_sha256 == text_sha256)
+    if cursor is not None:
+        (last_id,) = decode_cursor("feedback", cursor, (int,))
+        query = query.where(FeedbackRow.id < last_id)
+    return page_of(list(session.scalars(query)), limit, "feedback", lambda row: (row.id,))

@@ -1,9 +1,10 @@
 """Typed SQLAlchemy 2 tables.
 
 Content: ``articles``, their ``comments``, each model's ``scores`` of a comment and those scores'
-``attribute_scores``. Moderation: the current ``decisions``, the append-only ``audit_log`` and
-``api_keys``. The schema is owned by the Alembic migrations in ``storage/migrations``; a test keeps
-them and these classes identical on SQLite and PostgreSQL.
+``attribute_scores``. Moderation: the current ``decisions``, the append-only ``audit_log``,
+``api_keys``, and clients' ``feedback`` (suggested scores, text kept as a digest). The schema is owned
+by the Alembic migrations in ``storage/migrations``; a test keeps them and these classes identical on
+SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal, get_args
 
 from sqlalchemy import (
+    DDL,
     JSON,
     CheckConstraint,
     DateTime,
@@ -195,7 +197,8 @@ class DecisionRow(Base):
 
 
 class AuditRow(Base):
-    """One action, appended and never changed: the ORM refuses to update or delete these rows."""
+    """One action, appended and never changed: the ORM refuses to update or delete these rows, and so does
+    the database itself (:data:`AUDIT_APPEND_ONLY`). No foreign key: deleting a thread keeps its audit."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_subject_type_subject_id", "subject_type", "subject_id"),)
@@ -216,6 +219,27 @@ def _refuse_change(_mapper: Mapper[Any], _connection: object, row: AuditRow) -> 
 event.listen(AuditRow, "before_update", _refuse_change)
 event.listen(AuditRow, "before_delete", _refuse_change)
 
+#: Triggers refusing any UPDATE or DELETE of audit rows (and TRUNCATE on PostgreSQL), whoever sends it: raw
+#: SQL, Core statements, another program. Both refuse as an integrity error. Made with the table by
+#: ``create_all`` (a new database) and by migration v0004 (its own copy: a migration never imports this
+#: module). SQLite drops them with the table, so a migration that copies ``audit_log`` must make them again.
+AUDIT_APPEND_ONLY: dict[str, tuple[str, ...]] = {
+    "sqlite": tuple(
+        f"CREATE TRIGGER audit_log_no_{change.lower()} BEFORE {change} ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+        for change in ("UPDATE", "DELETE")
+    ),
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'the audit log is append-only' USING ERRCODE = 'restrict_violation'; END $$",
+        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+    ),
+}
+for _dialect, _statements in AUDIT_APPEND_ONLY.items():
+    for _statement in _statements:
+        event.listen(AuditRow.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+
 
 class ApiKeyRow(Base):
     """An API key: the prefix identifies it to humans and to lookups; only the secret's SHA-256 is kept."""
@@ -230,3 +254,21 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FeedbackRow(Base):
+    """A score a client suggested for a comment (Perspective's SuggestCommentScore: Coral sends one when a
+    moderator approves or rejects). The comment is kept as the SHA-256 of its text only, never the text."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint("score >= 0 AND score <= 1", name="score"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    text_sha256: Mapped[str] = mapped_column(String(64), index=True, doc="hex SHA-256 of the comment's UTF-8 text")
+    attribute: Mapped[str] = mapped_column(String(64), doc="Perspective's name without a version, e.g. TOXICITY")
+    score: Mapped[float] = mapped_column(Float, doc="the suggested summary score, 0 to 1")
+    source: Mapped[str] = mapped_column(String(256), doc="who sent it: 'key:<prefix> (<name>)'")
+    language: Mapped[str | None] = mapped_column(String(8), doc="ISO 639-1 code, given or detected; NULL: unknown")
+    community_id: Mapped[str | None] = mapped_column(String(1024), doc="the client's community, e.g. 'Coral:<URL>'")
+    client_token: Mapped[str | None] = mapped_column(String(1024), doc="the client's token, e.g. 'comment:<id>'")

@@ -13,6 +13,9 @@ order, composes a split of any of them and holds two rules every source shares:
   the attribute heads (all but the first three) whose text is in a benchmark's test split (TweetEval
   hate, offensive and sentiment; Civil Comments SemEval-2021) are dropped and counted in ``leaked``.
 
+A site's moderator feedback (``feedback``: the file ``moderation feedback export`` writes,
+:mod:`moderation.training.feedback_data`) joins as one more source, last, under the same rules.
+
 docs/models.md gives every source's mapping and the reason for it.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,6 +34,7 @@ from moderation.models.labels import ATTRIBUTES
 from moderation.training import attribute_sources as readers
 from moderation.training.attribute_sources import Reader, match_key, normal
 from moderation.training.data import SPLITS, load_benchmark, load_toxic_spans
+from moderation.training.feedback_data import FEEDBACK, read_feedback
 
 
 @dataclass(frozen=True)
@@ -122,21 +127,28 @@ def _selected(root: Path, sources: Sequence[str] | None) -> list[str]:
     return [name for name in SOURCES if name in sources]
 
 
-def load_attribute_data(split: str, data_dir: Path, sources: Sequence[str] | None = None) -> AttributeSplit:
+def load_attribute_data(
+    split: str, data_dir: Path, sources: Sequence[str] | None = None, *, feedback: Path | None = None
+) -> AttributeSplit:
     """One split of the named sources (default: every source whose folder is in ``data_dir``), stacked in
-    ``SOURCES`` order, each text once per source; an item that says nothing about any attribute is left out."""
+    ``SOURCES`` order, each text once per source; an item that says nothing about any attribute is left out.
+    ``feedback``: an exported feedback file, stacked last as the source ``FEEDBACK``."""
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
     root = Path(data_dir)
     names = _selected(root, sources)
-    guarded = split != "test" and bool(GUARDED.intersection(names))
+    parts = {name: partial(SOURCES[name].read, root, split) for name in names}
+    if feedback is not None:
+        parts[FEEDBACK] = partial(read_feedback, Path(feedback), split)
+    guarded_names = GUARDED | {FEEDBACK}
+    guarded = split != "test" and bool(guarded_names.intersection(parts))
     benchmark = benchmark_test_keys(root) if guarded else frozenset()
     texts: list[str] = []
     rows: list[list[float]] = []
     origins: list[str] = []
-    leaked = dict.fromkeys([name for name in names if name in GUARDED], 0) if guarded else {}
-    for name in names:
-        part_texts, part_rows = SOURCES[name].read(root, split)
+    leaked = dict.fromkeys([name for name in parts if name in guarded_names], 0) if guarded else {}
+    for name, read in parts.items():
+        part_texts, part_rows = read()
         part_rows = _two_sided(part_rows)
         seen: set[str] = set()
         for text, fractions in zip(part_texts, part_rows, strict=True):
@@ -144,7 +156,7 @@ def load_attribute_data(split: str, data_dir: Path, sources: Sequence[str] | Non
             if not key or key in seen or all(np.isnan(fractions)):
                 continue
             seen.add(key)
-            if name in GUARDED and match_key(text) in benchmark:
+            if name in guarded_names and match_key(text) in benchmark:
                 leaked[name] += 1
                 continue
             texts.append(text)

@@ -163,10 +163,13 @@ Log = Callable[[str], object]
 
 
 def train_attribute_heads(
-    cache: FeatureCache, data_dir: Path, *, seed: int = 0, log: Log = print
+    cache: FeatureCache, data_dir: Path, *, seed: int = 0, feedback: Path | None = None, log: Log = print
 ) -> tuple[dict[str, LinearHead], dict[str, dict[str, Any]]]:
-    """Every attribute's head (TOXICITY as the toxicity task's head) and its manifest entry."""
-    splits = {split: load_attribute_data(split, data_dir) for split in ("train", "validation", "test")}
+    """Every attribute's head (TOXICITY as the toxicity task's head) and its manifest entry; ``feedback``, an
+    exported feedback file, joins the data as one more source."""
+    splits = {
+        split: load_attribute_data(split, data_dir, feedback=feedback) for split in ("train", "validation", "test")
+    }
     feats = {}
     for split, data in splits.items():
         log(f"attributes: encoding {len(data):,} {split} items")

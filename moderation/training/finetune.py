@@ -59,6 +59,7 @@ class FinetuneConfig:
     attribute_items: int = 0  # attribute items per epoch, drawn across sources by their shares; 0: items_per_task
     threat_share: float = 0.0  # threats repeated until they number this share of each attribute draw
     shares: dict[str, float] | None = None  # attribute source shares; None: mixture.SOURCE_SHARES
+    feedback: str | None = None  # an exported feedback file (moderation feedback export), one more attribute source
     seed: int = 0
     soup: int = 1  # runs with seeds seed, seed+1, ... whose weights are averaged into one model
 
@@ -464,7 +465,7 @@ def task_texts(split: str, data_dir: Path, config: FinetuneConfig, rng: np.rando
     share of every epoch's draw (``draw_by_source``), so what is staged or cached stays small."""
     sentiment = load_task("sentiment", split, data_dir)
     stance = [load_task("stance", split, data_dir), load_benchmark("tweeteval_stance", split, data_dir)]
-    attributes = load_attribute_data(split, data_dir)
+    attributes = load_attribute_data(split, data_dir, feedback=_path(config.feedback))
     if split == "train":
         sentiment = sentiment.sample(config.items_per_task * config.epochs, seed=config.seed)
         keep = np.zeros(len(attributes), dtype=bool)
@@ -619,14 +620,27 @@ def finetune_and_measure(
 ) -> tuple[HeadSet, list[TaskResult]]:
     """Fine-tune, then measure the saved model (``measure_saved``)."""
     finetune(encoder, heads, data_dir, out_dir, config, log=log)
-    return measure_saved(encoder.name, out_dir, data_dir, device=encoder.device, log=log)
+    return measure_saved(
+        encoder.name, out_dir, data_dir, device=encoder.device, feedback=_path(config.feedback), log=log
+    )
+
+
+def _path(name: str | None) -> Path | None:
+    return Path(name) if name is not None else None
 
 
 def measure_saved(
-    encoder_name: str, out_dir: Path, data_dir: Path, *, device: str = "cpu", log: Log = print
+    encoder_name: str,
+    out_dir: Path,
+    data_dir: Path,
+    *,
+    device: str = "cpu",
+    feedback: Path | None = None,
+    log: Log = print,
 ) -> tuple[HeadSet, list[TaskResult]]:
     """Measure a saved fine-tuned model through the public ``Scorer``, as inference will run it, on
-    the test splits, and write those figures into its manifest."""
+    the test splits (those of ``feedback``, an exported feedback file, among them), and write those
+    figures into its manifest."""
     from moderation.models.scorer import Scorer
     from moderation.training.attribute_heads import EXPERIMENTAL, attribute_figures, attribute_train_entry
     from moderation.training.evaluation import majority_label, score_predictions
@@ -651,9 +665,9 @@ def measure_saved(
         specs[task]["task_test" if "attribute" in specs[task] else "test"] = entry
         specs[task]["calibration"]["test_ece"] = round(expected_calibration_error(proba, data.labels), 4)
         specs[task]["calibration"]["temperature"] = specs[task]["calibration"].get("finetuned_temperature")
-    attributes = load_attribute_data("test", data_dir)
+    attributes = load_attribute_data("test", data_dir, feedback=feedback)
     scored = scorer.predict(attributes.texts, batch_size=64)
-    trained = load_attribute_data("train", data_dir)
+    trained = load_attribute_data("train", data_dir, feedback=feedback)
     for attribute in ATTRIBUTES:
         p = np.array([s.attributes[attribute] for s in scored])
         spec = specs[_attribute_head(attribute)]

@@ -92,9 +92,11 @@ def train_heads(
     seed: int = 0,
     max_train: int | None = None,
     cache_dir: Path | None = None,
+    feedback: Path | None = None,
     log: Log = print,
 ) -> tuple[HeadSet, list[TaskResult]]:
-    """Fit every head on its task's train split, select on validation, report on test."""
+    """Fit every head on its task's train split, select on validation, report on test; ``feedback``, an
+    exported feedback file, joins the attribute data (``load_attribute_data``)."""
     seed_everything(seed)
     cache = FeatureCache(encoder, cache_dir)
     heads: dict[str, LinearHead] = {}
@@ -150,7 +152,7 @@ def train_heads(
                 ),
             },
         }
-    attribute_heads, attribute_manifest = train_attribute_heads(cache, data_dir, seed=seed, log=log)
+    attribute_heads, attribute_manifest = train_attribute_heads(cache, data_dir, seed=seed, feedback=feedback, log=log)
     heads.update(attribute_heads)
     manifest["heads"].update(attribute_manifest)
     # The toxicity task's own figure: TweetEval offensive test, TOXICITY >= 0.5 read as offensive.

@@ -15,6 +15,7 @@ import numpy as np
 
 from moderation.errors import DataError
 from moderation.training import attribute_data
+from moderation.training.feedback_data import FEEDBACK
 
 #: Share of the attribute training weight per source (renormalised over the sources present).
 #: News comments with rater fractions for every attribute lead; each other source gets what its
@@ -31,6 +32,9 @@ SOURCE_SHARES: dict[str, float] = {
     attribute_data.TRAC: 0.05,
     attribute_data.CONAN: 0.12,
     attribute_data.REDDIT_NORMS: 0.02,
+    # A site's own moderators' decisions (moderation train --feedback): as much as a large source, not more,
+    # since a few hundred decisions on one site's comments would otherwise decide what the heads mean.
+    FEEDBACK: 0.10,
 }
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import StringConstraints, ValidationError
-from pydantic_core import from_json
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -16,17 +16,15 @@ from starlette.datastructures import UploadFile
 
 from moderation import pipeline
 from moderation.errors import NotFoundError
-from moderation.extraction import Source, extract_all
+from moderation.extraction import Source
 from moderation.language import with_languages
-from moderation.models.scorer import CommentScores
-from moderation.policy import Policy
-from moderation.storage import repository
+from moderation.storage import limits, repository
 from moderation.storage.counts import thread_counts
 from moderation.storage.tables import ArticleRow
 from moderation.thread import Thread
 from service.budget import check_text
-from service.deps import DeskDep, ReadKey, SessionDep, WriteKey, actor
-from service.problems import ProblemError
+from service.deps import Desk, DeskDep, ReadKey, SessionDep, WriteKey, actor
+from service.problems import ProblemError, parse_json
 from service.schemas import (
     KEYED,
     CommentOut,
@@ -36,7 +34,6 @@ from service.schemas import (
     ThreadPage,
     ThreadsStored,
     ThreadSummary,
-    check_storable,
     errors,
     thread_body,
 )
@@ -61,10 +58,15 @@ _UNSUPPORTED = "send a thread as application/json, or a page or export as multip
 )
 async def post_thread(request: Request, desk: DeskDep, session: SessionDep, key: WriteKey) -> ThreadsStored:
     """Extract (uploads), score and store a thread with the policy's decisions; an export's threads are
-    stored together or not at all. Posting an article again updates it and never duplicates it: threads
-    are matched by URL, else the export's thread id, else title and date. A moderator's decisions stay."""
+    stored together or not at all (up to the server's `store_part_comments`; a larger upload is stored in
+    parts). Posting an article again updates it and never duplicates it: threads are matched by URL, else
+    the export's thread id, else title and date. A moderator's decisions stay while a comment's text does;
+    a new text for a comment a moderator decided needs the `moderate` scope (403 without it) and sends the
+    comment back to review. A thread holds at most `max_thread_comments` comments (413)."""
     threads = await _read_threads(request, max_bytes=desk.settings.max_body_bytes)
-    check_storable(threads)
+    may_overwrite = key is not None and key.allows("moderate")
+    limit = desk.settings.max_thread_comments
+    await run_in_threadpool(pipeline.check_store, session, threads, overwrite_decided=may_overwrite, max_comments=limit)
     ids = [(index, comment.id) for index, thread in enumerate(threads) for comment in thread.comments]
 
     def name(n: int) -> str:
@@ -78,10 +80,21 @@ async def post_thread(request: Request, desk: DeskDep, session: SessionDep, key:
     languages = [comment.language for thread in threads for comment in thread.comments]
     scores = await desk.score(texts, targets, languages=languages, request=request)
     try:
-        stored = await run_in_threadpool(_store, session, threads, scores, desk.scorer.name, desk.policy, actor(key))
+        stored = await run_in_threadpool(
+            pipeline.store_all,
+            desk.engine,
+            threads,
+            scores,
+            model=desk.scorer.name,
+            policy=desk.policy,
+            actor=actor(key),
+            overwrite_decided=may_overwrite,
+            max_comments=limit,
+            part_comments=desk.settings.store_part_comments,
+        )
     except IntegrityError as exc:
         raise ProblemError(409, "Conflict", "another request stored the same thread meanwhile; retry") from exc
-    return ThreadsStored(threads=stored)
+    return ThreadsStored(threads=await run_in_threadpool(_summaries, session, [a.article_id for a in stored]))
 
 
 async def _read_threads(request: Request, *, max_bytes: int) -> list[Thread]:
@@ -100,19 +113,18 @@ async def _read_threads(request: Request, *, max_bytes: int) -> list[Thread]:
             source = Source.from_bytes(upload.encode("utf-8", "replace"), "upload", max_bytes=max_bytes)
     if named is not None and not isinstance(named, str):
         raise ProblemError(422, "Invalid request", "'format' must be a form field, not a file")
-    threads = await run_in_threadpool(extract_all, source, named or None)
+    desk: Desk = request.app.state.desk
+    threads = await desk.extract(source, named or None)  # in a worker process, within the deadline
     if not threads:
         raise ProblemError(422, "Unprocessable input", f"{source.name} holds no thread")
     check_text(threads, ("file",))  # JSON exports may escape lone surrogates; the body's JSON parser refuses them
+    _check_storable(threads, lambda index: ("file", index))
     return threads
 
 
 def _json_threads(body: bytes) -> list[Thread]:
     """One thread object or a non-empty list; ``source_format`` defaults to ``json``; unknown fields refused."""
-    try:
-        payload = from_json(body, allow_inf_nan=False)
-    except ValueError as exc:
-        raise ProblemError(422, "Invalid request", f"the body is not valid JSON: {exc}") from exc
+    payload = parse_json(body)  # as /v1/comments:score's body is parsed: 400 with the parser's message
     items = payload if isinstance(payload, list) and payload else [payload]
     threads, problems = [], []
     for index, item in enumerate(items):
@@ -125,19 +137,28 @@ def _json_threads(body: bytes) -> list[Thread]:
             problems += [{**error, "loc": (*where, *error["loc"])} for error in exc.errors(include_url=False)]
     if problems:
         raise RequestValidationError(problems)
+    check_text(threads, ("body",))  # a lone surrogate's escape is JSON, but no text
+    _check_storable(threads, lambda index: ("body", index) if isinstance(payload, list) else ("body",))
     return threads
 
 
-def _store(
-    session: Session, threads: list[Thread], scores: list[CommentScores], model: str, policy: Policy, by: str
-) -> list[ThreadSummary]:
-    ids, start = [], 0
-    for thread in threads:
-        part = scores[start : start + len(thread.comments)]
-        start += len(thread.comments)
-        ids.append(pipeline.store(session, thread, part, model=model, policy=policy, actor=by).article_id)
+def _summaries(session: Session, ids: list[int]) -> list[ThreadSummary]:
     counts = thread_counts(session, ids)
     return [ThreadSummary.from_row(_article(session, i), counts[i]) for i in ids]
+
+
+def _check_storable(threads: list[Thread], where: Callable[[int], tuple[str | int, ...]]) -> None:
+    """A 422 naming every value the database cannot hold (``where``: each thread's location), before any
+    scoring: NUL characters, ids and URLs longer than their columns, numbers out of range."""
+    found = [
+        ((*where(index), *location), message)
+        for index, thread in enumerate(threads)
+        for location, message in limits.unstorable(thread)
+    ]
+    if found:
+        detail = "; ".join(f"{'.'.join(map(str, location))} {message}" for location, message in found[:5])
+        problems = [{"loc": [str(part) for part in location], "msg": message} for location, message in found[:20]]
+        raise ProblemError(422, "Unprocessable input", detail, errors=problems)
 
 
 def _article(session: Session, thread_id: int) -> ArticleRow:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lxml.html import HtmlElement
 
@@ -14,7 +14,7 @@ from moderation.extraction.html.article import page_languages, reference_time
 from moderation.extraction.html.fields import Parts, read_item
 from moderation.extraction.html.items import GENERAL_RULE, Item, build_items, candidate_rules, own_copy
 from moderation.extraction.html.regions import in_sidebar
-from moderation.extraction.html.text import visible_text
+from moderation.extraction.html.text import markup_as_text, visible_text
 from moderation.thread import Article, Comment, ExcludedItem, stable_comment_id
 
 _SOURCE_ID = re.compile(
@@ -53,6 +53,8 @@ def read_comments(
         items = build_items(main)
         members = {item.node for item in items}
         parts = [read_item(own_copy(item, members)) for item in items]
+        if rule in s.MARKUP_AS_TEXT:
+            parts = [replace(part, text=markup_as_text(part.text)) for part in parts]
         comments = _comments(items, parts, article, languages)
         if not _reads_as_comments(comments):
             continue

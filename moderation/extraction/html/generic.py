@@ -69,9 +69,11 @@ def repeated_blocks(doc: HtmlElement) -> list[HtmlElement]:
 
 def _with_inline_replies(blocks: list[HtmlElement]) -> list[HtmlElement]:
     """The blocks, and inside each the answers shown within it (a blog owner's "博主回复", an author's reply
-    under the reader's comment): a later part with a date of its own and text besides it."""
+    under the reader's comment): a later part with a date of its own and text besides it. Linear in the number
+    of blocks: whether a part lies inside an answer found before is asked of its ancestors, not of every find."""
     members = set(blocks)
     found: list[HtmlElement] = []
+    answers: set[HtmlElement] = set()
     for block in blocks:
         found.append(block)
         first = _date_holder(block)
@@ -83,9 +85,10 @@ def _with_inline_replies(blocks: list[HtmlElement]) -> list[HtmlElement]:
             if el.xpath("ancestor::blockquote") or first is el or _contains(el, first) or _contains(first, el):
                 continue
             answer = _follows(first, el, block) and _date_holder(el) is not None
-            inside = any(_contains(other, el) for other in found if other is not block)
+            inside = any(ancestor in answers for ancestor in el.iterancestors())
             if answer and not inside and (_body_tokens(el) or 0) >= _MIN_BODY_TOKENS:
                 found.append(el)
+                answers.add(el)
     return found
 
 

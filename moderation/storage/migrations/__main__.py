@@ -1,8 +1,8 @@
 """``python -m moderation.storage.migrations``: Alembic's commands for developers, without an ini file.
 
-    revision -m MESSAGE   write versions/v000N_<message>.py: tables.py's difference to the newest revision
-    upgrade [--url URL]   bring a database to head (make_engine does this on its own)
-    current [--url URL]   print a database's revision
+revision -m MESSAGE   write versions/v000N_<message>.py: tables.py's difference to the newest revision
+upgrade [--url URL]   bring a database to head (make_engine does this on its own)
+current [--url URL]   print a database's revision
 """
 
 from __future__ import annotations
