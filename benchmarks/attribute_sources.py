@@ -32,9 +32,9 @@ import numpy as np
 from moderation.errors import DataError
 from moderation.models.backends import BUNDLED_HEADS, EncoderHeadsBackend
 from moderation.models.heads import ENCODER_WEIGHTS, HeadSet, LinearHead
-from moderation.models.labels import ATTRIBUTES, TASK_LABELS
 from moderation.models.scorer import Scorer
 from moderation.policy import Policy
+from moderation.scores import ATTRIBUTES, TASK_LABELS
 from moderation.training import attribute_data
 from moderation.training.attribute_data import AttributeSplit, load_attribute_data
 from moderation.training.attribute_heads import AttributeTrainer, attribute_figures

@@ -16,8 +16,9 @@ import threading
 import time
 from pathlib import Path
 
-from moderation import Article, Comment, CommentScores, LabelScores, Thread, pipeline
+from moderation import Article, Comment, CommentScores, Thread, pipeline
 from moderation.decisions import moderate
+from moderation.scores import LabelScores
 from moderation.storage import make_engine, repository, transaction
 from moderation.storage.limits import PART_COMMENTS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from dateutil import parser as dateutil_parser
@@ -56,7 +56,6 @@ _DATE_LINE = re.compile(
     r"(?:,?\s*(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?(?:\s+[A-Z]{2,5})?)?$",
     re.IGNORECASE,
 )
-_ISO_DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})\b")
 
 
 def looks_like_date(line: str) -> bool:
@@ -80,17 +79,6 @@ def parse_datetime(raw: str, *, reference: datetime | None = None) -> datetime |
     try:
         return dateutil_parser.parse(text, default=default, tzinfos=TZINFOS)
     except (ValueError, OverflowError):
-        return None
-
-
-def find_iso_date(text: str) -> date | None:
-    """The first ISO date (YYYY-MM-DD) in a line of text, if it is a real date."""
-    match = _ISO_DATE.search(text)
-    if not match:
-        return None
-    try:
-        return date.fromisoformat(match.group(1))
-    except ValueError:
         return None
 
 

@@ -11,20 +11,18 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from moderation.actions import ACTIONS, Action
 from moderation.errors import InputError, NotFoundError
-from moderation.models.scorer import CommentScores
 from moderation.policy import Decision, Policy, Reason, decide
+from moderation.scores import CommentScores
 from moderation.storage import repository
 from moderation.storage.limits import check_text
-from moderation.storage.tables import ArticleRow, CommentRow, DecisionRow
+from moderation.storage.stored import StoredComment
+from moderation.storage.tables import ArticleRow, CommentRow
 from moderation.thread import Thread
-
-MODERATOR_ACTIONS = ("approve", "reject", "review")
-
 
 #: Why a comment a moderator had decided is back in review.
 TEXT_CHANGED = "text changed after a moderator's decision"
@@ -122,10 +120,8 @@ def _sha256(text: str) -> str:
 
 def _attributes(comment: CommentRow) -> dict[str, float]:
     """The newest stored scores' attributes of a comment."""
-    if not comment.scores:
-        return {}
-    newest = max(comment.scores, key=lambda row: row.scored_at)
-    return dict(CommentScores.model_validate(newest.detail).attributes)
+    newest = comment.newest_score
+    return {} if newest is None else dict(CommentScores.model_validate(newest.detail).attributes)
 
 
 def redecide(
@@ -158,20 +154,21 @@ def redecide(
 def moderate(
     session: Session,
     comment_id: int,
-    action: Literal["approve", "reject", "review"],
+    action: Action,
     *,
     actor: str,
     note: str | None = None,
-) -> DecisionRow:
-    """A moderator's decision on one comment, replacing the policy's or another moderator's."""
-    if action not in MODERATOR_ACTIONS:
-        raise InputError(f"unknown action {action!r}; one of {', '.join(MODERATOR_ACTIONS)}")
+) -> StoredComment:
+    """A moderator's decision on one comment, replacing the policy's or another moderator's; returns the
+    comment as it now stands."""
+    if action not in ACTIONS:
+        raise InputError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
     check_text(note, "note")
     comment = repository.lock_comment(session, comment_id)  # an import of its thread waits, or is waited for
     if comment is None:
         raise NotFoundError(f"no comment {comment_id}")
     before = comment.decision.decision if comment.decision is not None else None
-    row = repository.save_decision(session, comment, action, decided_by=actor, note=note)
+    repository.save_decision(session, comment, action, decided_by=actor, note=note)
     repository.append_audit(
         session,
         "comment.decided",
@@ -180,4 +177,4 @@ def moderate(
         subject_id=comment_id,
         payload={"from": before, "to": action, "note": note},
     )
-    return row
+    return StoredComment.of(comment)

@@ -15,8 +15,10 @@ Hierarchy::
     ├── DataError                          training or evaluation data is missing or malformed
     └── SchemaError                        the database's schema is not one this build can use
 
-The CLI turns ``InputError`` into exit code 2 and the service into a 4xx answer; anything
-else is a bug or an operator problem and keeps its traceback.
+The CLI prints every ``ModerationError`` as one ``error:`` line (``moderation.cli.options``):
+``InputError`` and ``DataError`` exit 2, ``ModelError`` and ``SchemaError`` exit 1. The service
+turns ``InputError`` into a 4xx answer and the others into 5xx. Any other exception is a bug
+and keeps its traceback.
 """
 
 from __future__ import annotations

@@ -24,9 +24,7 @@ from pydantic import ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from moderation.errors import InputError
-from moderation.language import detect_language
-from moderation.models.labels import ATTRIBUTES
-from moderation.models.routing import primary_language
+from moderation.language import detect_language, primary_language
 from moderation.perspective import (
     PROBABILITY,
     TEXT_TYPES,
@@ -39,6 +37,7 @@ from moderation.perspective import (
     _Message,
 )
 from moderation.perspective_attributes import lookup
+from moderation.scores import ATTRIBUTES
 from moderation.storage import repository
 from moderation.storage.limits import check_text
 

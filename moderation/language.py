@@ -38,6 +38,7 @@ __all__ = [
     "clean",
     "detect_language",
     "detect_languages",
+    "primary_language",
     "with_languages",
 ]
 
@@ -120,3 +121,8 @@ def with_languages(thread: Thread) -> Thread:
         found = detect_language(" ".join([article.title or "", *article.body]))
         article = article.model_copy(update={"language": found.language}) if found else article
     return thread.model_copy(update={"article": article, "comments": comments})
+
+
+def primary_language(tag: str) -> str:
+    """A BCP 47 tag's language (``pt-BR`` -> ``pt``, ``en_GB`` -> ``en``), lower case."""
+    return tag.replace("_", "-").split("-")[0].strip().lower()

@@ -29,8 +29,8 @@ from pydantic.alias_generators import to_camel
 
 from moderation.errors import InputError
 from moderation.language import detect_language
-from moderation.models.scorer import CommentScores
 from moderation.perspective_attributes import lookup
+from moderation.scores import CommentScores
 
 __all__ = [
     "AnalyzeCommentRequest",

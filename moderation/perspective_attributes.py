@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from moderation.models.labels import ATTRIBUTES
+from moderation.scores import ATTRIBUTES
 
 __all__ = ["CATALOGUE", "KnownAttribute", "lookup"]
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from moderation.actions import ACTIONS
 from moderation.decisions import apply_policy, decided_by_moderator
 from moderation.errors import LimitError, NotAllowedError
 from moderation.language import with_languages
-from moderation.models.encoder import Progress
-from moderation.models.scorer import CommentScores, Scorer
 from moderation.policy import Decision, Policy
+from moderation.scores import CommentScorer, CommentScores, Progress
 from moderation.storage import limits, repository, transaction
 from moderation.storage.db import give_way
 from moderation.storage.limits import MAX_THREAD_COMMENTS, PART_COMMENTS
@@ -32,10 +32,10 @@ class Analysis:
 
 
 def score_thread(
-    scorer: Scorer, thread: Thread, *, batch_size: int = 32, progress: Progress | None = None
+    scorer: CommentScorer, thread: Thread, *, batch_size: int = 32, progress: Progress | None = None
 ) -> list[CommentScores]:
     """Score each comment in its language (the thread's, else detected); stance is toward the article's title."""
-    target = thread.article.title or None
+    target = thread.stance_target
     return scorer.predict(
         [c.text for c in thread.comments],
         [target] * len(thread.comments),
@@ -47,7 +47,7 @@ def score_thread(
 
 def analyze(
     session: Session,
-    scorer: Scorer,
+    scorer: CommentScorer,
     thread: Thread,
     *,
     policy: Policy | None = None,
@@ -252,8 +252,6 @@ def _audit_stored(session: Session, article: ArticleRow, comments: int, how: _Ho
             "comments": comments,
             "model": how.model,
             "policy": how.policy.digest,
-            "decisions": {
-                action: sum(d.action == action for d in decisions) for action in ("approve", "review", "reject")
-            },
+            "decisions": {action: sum(d.action == action for d in decisions) for action in ACTIONS},
         },
     )

@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
+from moderation.actions import Action
 from moderation.errors import InputError
 
 if sys.version_info >= (3, 11):
@@ -40,7 +41,6 @@ __all__ = ["ATTRIBUTES", "Decision", "Policy", "Reason", "Thresholds", "decide"]
 
 Attribute = Literal["TOXICITY", "SEVERE_TOXICITY", "INSULT", "PROFANITY", "THREAT", "IDENTITY_ATTACK"]
 ATTRIBUTES: tuple[Attribute, ...] = ("TOXICITY", "SEVERE_TOXICITY", "INSULT", "PROFANITY", "THREAT", "IDENTITY_ATTACK")
-Action = Literal["approve", "review", "reject"]
 ReasonCode = Literal[
     "attribute_reject",
     "attribute_review",

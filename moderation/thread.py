@@ -179,6 +179,12 @@ class Thread(BaseModel):
         return f"{self.source_format}:comments:{digest[:16]}"
 
     @property
+    def stance_target(self) -> str | None:
+        """What every comment's stance is scored toward: the article's title (None when it has none, so no
+        stance is scored)."""
+        return self.article.title or None
+
+    @property
     def is_complete(self) -> bool:
         """False when the source announced more comments than it contained."""
         return self.announced_comments is None or self.announced_comments <= len(self.comments)

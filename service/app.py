@@ -15,8 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from moderation import __version__, keys
 from moderation.extraction.isolated import ExtractionPool
 from moderation.models.runtime import settle_loaded_model
-from moderation.models.scorer import Scorer
+from moderation.models.scorer import load_scorer
 from moderation.policy import Policy
+from moderation.scores import CommentScorer
 from moderation.storage import make_engine
 from service import budget, docs, problems
 from service.batching import MicroBatcher
@@ -120,11 +121,7 @@ async def _flush_key_uses(desk: Desk) -> None:
         logger.warning("could not record the API keys' last use; retrying later", exc_info=True)
 
 
-def _load_scorer(settings: Settings) -> Scorer:
-    return Scorer.from_config(settings.models_config) if settings.models_config else Scorer.load(mode=settings.mode)
-
-
-def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, scorer: CommentScorer | None = None) -> FastAPI:
     """The app; ``scorer`` replaces the configured model (tests pass a tiny one)."""
     settings = settings or Settings()
     redact_logs()  # no API key in uvicorn's access log (service/logs.py)
@@ -132,7 +129,7 @@ def create_app(settings: Settings | None = None, *, scorer: Scorer | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics = Metrics()
-        model = scorer or _load_scorer(settings)
+        model = scorer or load_scorer(settings.models_config, mode=settings.mode)
         batcher = MicroBatcher(
             lambda texts, targets, languages, spans: model.predict(
                 texts, targets, languages=languages, spans=spans, batch_size=64

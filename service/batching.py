@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from moderation.models.scorer import CommentScores
+from moderation.scores import CommentScores
 
 #: (texts, targets, languages (None: detect), spans) -> scores.
 Predict = Callable[[list[str], list[str | None], list[str | None], bool], list[CommentScores]]

@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from moderation import keys
 from moderation.extraction import Source
 from moderation.extraction.isolated import ExtractionPool
-from moderation.models.scorer import CommentScores, Scorer
 from moderation.policy import Policy
+from moderation.scores import CommentScorer, CommentScores
 from moderation.storage import transaction
 from moderation.thread import Thread
 from service.batching import MicroBatcher, QueueFull
@@ -33,7 +33,7 @@ class Desk:
 
     settings: Settings
     engine: Engine
-    scorer: Scorer
+    scorer: CommentScorer
     policy: Policy
     batcher: MicroBatcher
     limiter: RateLimiter

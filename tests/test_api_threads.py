@@ -355,5 +355,5 @@ def test_the_openapi_schema_documents_the_language_filter_and_fields(client: Cli
     components = schema["components"]["schemas"]
     assert {"language", "language_confidence"} <= set(components["CommentOut"]["properties"])
     assert {"language", "language_confidence"} <= set(components["ScoredComment"]["properties"])
-    assert "language" in components["service__schemas__ThreadSummary"]["properties"]
-    assert "languages" in components["service__schemas__Counts"]["properties"]
+    assert "language" in components["service__schemas__threads__ThreadSummary"]["properties"]
+    assert "languages" in components["service__schemas__threads__Counts"]["properties"]

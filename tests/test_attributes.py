@@ -14,7 +14,7 @@ from moderation import Scorer
 from moderation.errors import DataError
 from moderation.models.encoder import Encoder
 from moderation.models.heads import ENCODER_WEIGHTS, HeadSet
-from moderation.models.labels import ATTRIBUTES
+from moderation.scores import ATTRIBUTES
 from moderation.training.attribute_data import (
     CIVIL_COMMENTS,
     CONAN,

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from moderation.models.scorer import CommentScores, LabelScores, SpanScore
+from moderation.scores import CommentScores, LabelScores, SpanScore
 from service.batching import MicroBatcher, QueueFull
 
 

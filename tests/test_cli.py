@@ -12,8 +12,7 @@ from rich.console import Console
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from moderation import cli
-from moderation.cli import app
+from moderation.cli import app, pipeline
 from moderation.storage import make_engine, transaction
 from moderation.storage.tables import ArticleRow, CommentRow, ScoreRow
 from tests.conftest import EXAMPLE
@@ -42,7 +41,7 @@ def test_extract_reads_standard_input() -> None:
     ("args", "message"),
     [
         (["extract", "no-such-file.txt"], "cannot read"),
-        (["extract", str(EXAMPLE), "--format", "pdf"], "unknown format"),
+        (["extract", str(EXAMPLE), "--from", "pdf"], "unknown format"),
         (["score", "no-such-file.jsonl"], "cannot read"),
     ],
 )
@@ -92,7 +91,7 @@ def test_score_prints_every_line_back_with_its_scores(tmp_path: Path) -> None:
 
 
 def test_analyze_scores_and_stores_the_example_idempotently(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "out", Console(width=300))  # a wide terminal: no wrapped cells
+    monkeypatch.setattr(pipeline, "out", Console(width=300))  # a wide terminal: no wrapped cells
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     for _ in range(2):
         result = runner.invoke(app, ["analyze", str(EXAMPLE), "--database-url", url])

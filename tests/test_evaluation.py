@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from moderation import Scorer
-from moderation.models.labels import ATTRIBUTES
 from moderation.models.scorer import BUNDLED_HEADS
+from moderation.scores import ATTRIBUTES
 from moderation.training.baselines import MajorityBaseline, profanity_toxicity, vader_sentiment
 from moderation.training.data import load_benchmark, load_toxic_spans
 from moderation.training.evaluation import BENCHMARKS, BenchmarkRow, QualityReport, evaluate_quality

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from moderation import ExtractionError, InputError, Source, UnknownFormatError, extract
+from moderation import ExtractionError, InputError, Source, extract
+from moderation.errors import UnknownFormatError
 from moderation.extraction import detect_format, extract_path
 from tests.conftest import EXAMPLE
 

@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from moderation.cli import app
 from moderation.feedback import SuggestCommentScoreRequest, feedback_examples, record_suggestion, text_digest
-from moderation.models.labels import ATTRIBUTES
 from moderation.perspective import PerspectiveError
+from moderation.scores import ATTRIBUTES
 from moderation.storage import make_engine, repository, transaction
 from moderation.training.attribute_data import load_attribute_data
 from moderation.training.feedback_data import FEEDBACK

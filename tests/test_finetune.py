@@ -11,7 +11,7 @@ from safetensors.torch import save_file
 
 from moderation.models.encoder import Encoder
 from moderation.models.heads import ENCODER_WEIGHTS, HeadSet
-from moderation.models.labels import ATTRIBUTES
+from moderation.scores import ATTRIBUTES
 from moderation.training.attribute_data import _two_sided
 from moderation.training.finetune import FinetuneConfig, Finetuner, _cache, _Cacher, _TaskData, load_start, task_texts
 from moderation.training.frozen_heads import train_heads

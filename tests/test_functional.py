@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from moderation.errors import DataError, ModelError
-from moderation.models.scorer import CommentScores, LabelScores
 from moderation.policy import ATTRIBUTES, Policy, decide
+from moderation.scores import CommentScores, LabelScores
 from moderation.training.functional import (
     CATEGORIES,
     HARD_NEGATIVES,

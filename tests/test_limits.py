@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from moderation import Article, Comment, CommentScores, InputError, LabelScores, Thread, keys, pipeline
+from moderation import Article, Comment, CommentScores, InputError, Thread, keys, pipeline
 from moderation.decisions import moderate
+from moderation.scores import LabelScores
 from moderation.storage import limits, repository, transaction
 from moderation.storage.tables import ArticleRow, CommentRow
 

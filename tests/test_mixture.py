@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from moderation import DataError
+from moderation.errors import DataError
 from moderation.training import mixture
 
 

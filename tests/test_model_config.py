@@ -12,9 +12,8 @@ from moderation import CommentScores, ModelError, Scorer
 from moderation.models import ModelConfig, TaskBackend
 from moderation.models.backends import BackendOutput, EncoderHeadsBackend
 from moderation.models.config import SequenceClassificationModel, ZeroShotNliModel
-from moderation.models.encoder import Progress
-from moderation.models.labels import TASK_LABELS
 from moderation.models.scorer import BUNDLED_HEADS, RoutedScorer
+from moderation.scores import TASK_LABELS, Progress
 
 STANCE_TEMPLATES = {"against": "i oppose {target}", "neutral": "the {target} vote", "favor": "we support {target}"}
 

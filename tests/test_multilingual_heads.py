@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from moderation.models.heads import HeadSet
-from moderation.models.labels import ATTRIBUTES, TASK_LABELS
+from moderation.scores import ATTRIBUTES, TASK_LABELS
 from moderation.training import multilingual_data as mdata
 from moderation.training.attribute_data import AttributeSplit
 from moderation.training.data import TaskSplit

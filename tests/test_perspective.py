@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from moderation.models.scorer import CommentScores, LabelScores, SpanScore
 from moderation.perspective import (
     AnalyzeCommentRequest,
     PerspectiveError,
@@ -24,6 +23,7 @@ from moderation.perspective import (
     validate_request,
 )
 from moderation.perspective_attributes import CATALOGUE, lookup
+from moderation.scores import CommentScores, LabelScores, SpanScore
 from tests.conftest import REPO
 
 URL = "/v1alpha1/comments:analyze"

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from moderation import Article, Comment, CommentScores, LabelScores, Thread, pipeline
+from moderation import Article, Comment, CommentScores, Thread, pipeline
 from moderation.decisions import moderate
 from moderation.errors import LimitError, NotAllowedError
+from moderation.scores import LabelScores
 from moderation.storage import repository, transaction
 from moderation.storage.tables import AuditRow, CommentRow
 

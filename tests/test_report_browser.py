@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from moderation.extraction import Source, extract
-from moderation.models.scorer import CommentScores, LabelScores, Scorer, SpanScore
+from moderation.models.scorer import Scorer
 from moderation.reports import render, report_for_source, report_for_threads
+from moderation.scores import CommentScores, LabelScores, SpanScore
 from moderation.thread import Article, Comment, Thread, Votes
 from tests.browser import WIDTH, Browser, errors, requests
 from tests.conftest import EXAMPLE, REPO

@@ -21,7 +21,7 @@ from moderation.decisions import apply_policy, moderate
 from moderation.errors import InputError, NotFoundError
 from moderation.extraction import Source
 from moderation.language import with_languages
-from moderation.models.scorer import CommentScores, LabelScores, Scorer, SpanScore
+from moderation.models.scorer import Scorer
 from moderation.policy import Policy
 from moderation.reports import (
     FORMATS,
@@ -33,6 +33,7 @@ from moderation.reports import (
     report_for_threads,
     report_from_store,
 )
+from moderation.scores import CommentScores, LabelScores, SpanScore
 from moderation.storage import make_engine, repository, transaction
 from moderation.thread import Article, Comment, Thread, Votes
 from tests.conftest import EXAMPLE
@@ -375,7 +376,7 @@ def test_the_report_command_reads_stored_threads(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     engine, article_id = store_tiny(url)
     engine.dispose()
-    result = runner.invoke(app, ["report", f"thread:{article_id}", "--format", "json", "--database-url", url])
+    result = runner.invoke(app, ["report", f"thread:{article_id}", "--to", "json", "--database-url", url])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["counts"]["comments"] == 6
     out = tmp_path / "site.csv"
@@ -390,7 +391,7 @@ def test_the_report_command_reads_stored_threads(tmp_path: Path) -> None:
         (["report", "4242"], "no thread 4242"),
         (["report", "thread:abc"], "thread:ID"),
         (["report", "db", "--since", "yesterday"], "not an ISO date"),
-        (["report", "db", "--format", "pdf"], "unknown report format"),
+        (["report", "db", "--to", "pdf"], "unknown report format"),
         (["report", "no-such-page.html"], "cannot read"),
     ],
 )

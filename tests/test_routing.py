@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from moderation.errors import ModelError
+from moderation.language import primary_language
 from moderation.models.backends import BackendOutput
-from moderation.models.labels import TASK_LABELS
-from moderation.models.routing import ROUTES_FILE, RouteTable, primary_language
+from moderation.models.routing import ROUTES_FILE, RouteTable
 from moderation.models.scorer import RoutedScorer, Scorer
+from moderation.scores import TASK_LABELS
 
 
 class Constant:

@@ -13,7 +13,7 @@ from moderation import ModelError, Scorer
 from moderation.models import runtime
 from moderation.models.encoder import Encoder
 from moderation.models.heads import HeadSet, LinearHead
-from moderation.models.labels import TASK_LABELS
+from moderation.scores import TASK_LABELS
 
 TEXTS = [
     "good great happy",

@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from moderation.cli import app
 from moderation.errors import InputError
-from moderation.models.labels import ATTRIBUTES, TASK_LABELS
-from moderation.models.scorer import CommentScores, Scorer
+from moderation.models.scorer import Scorer
 from moderation.scale import CorpusOptions, ScorerSpec, output_schema, score_corpus
+from moderation.scores import ATTRIBUTES, TASK_LABELS, CommentScores
 from moderation.storage import make_engine, transaction
 from moderation.storage.tables import ArticleRow, CommentRow, DecisionRow
 from tests.conftest import EXAMPLE

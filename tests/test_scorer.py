@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from moderation import CommentScores, Scorer
-from moderation.models import TASK_LABELS
+from moderation.scores import TASK_LABELS
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,9 @@ from sqlalchemy import Engine, create_engine, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from moderation import Article, Comment, CommentScores, InputError, LabelScores, Thread, extract_path
+from moderation import Article, Comment, CommentScores, InputError, Thread
+from moderation.extraction import extract_path
+from moderation.scores import LabelScores
 from moderation.storage import make_engine, repository, transaction
 from moderation.storage.migrations import alembic_config
 from moderation.storage.repository import CommentFilter
@@ -265,6 +267,28 @@ def test_filtered_comments_page_in_thread_order_with_decisions_and_scores_loaded
     assert last.decision is None and [s.model for s in last.scores] == ["m"]
 
 
+def test_a_stored_comment_carries_its_newest_scores_and_its_decision_and_no_row(engine: Engine) -> None:
+    with transaction(engine) as session:
+        article = _store(session, _thread("s", 1), [_rich_scores(0.2)], model="old")
+        repository.save_scores(session, article, _thread("s", 1), [_rich_scores(0.7)], "new")
+        comment_id = article.comments[0].id
+        repository.save_decision(session, article.comments[0], "review", decided_by="policy", reasons=[{"code": "x"}])
+    with transaction(engine) as session:
+        stored = repository.get_comment(session, comment_id)
+        assert repository.get_comment(session, comment_id + 999) is None
+        [listed] = repository.thread_comments(session, article.id).items
+    assert stored == listed and stored is not None
+    assert (stored.id, stored.source_id, stored.text, stored.position) == (comment_id, "s0", "comment 0", 0)
+    assert stored.scores is not None and stored.scores.model == "new"
+    assert stored.scores.scores.attributes["TOXICITY"] == pytest.approx(0.7)
+    assert stored.decision is not None
+    assert (stored.decision.action, stored.decision.decided_by, stored.decision.reasons) == (
+        "review",
+        "policy",
+        [{"code": "x"}],
+    )
+
+
 def test_decisions_replace_the_earlier_one_and_refuse_unknown_values(engine: Engine) -> None:
     with transaction(engine) as session:
         comment = _store(session, _thread("d", 1), [_rich_scores(0.5)]).comments[0]
@@ -328,7 +352,7 @@ def test_the_queue_holds_review_decisions_riskiest_first_a_page_at_a_time(engine
         assert [risk for _, risk in seen] == pytest.approx([0.95, 0.9, 0.5, 0.4, 0.4, 0.2, 0.0])
         only = repository.review_queue(session, article_id=article_id, model="m")
         assert [item.comment.id for item in only.items] == [ids[1], ids[5], ids[4], ids[2]]
-        assert only.items[0].comment.article.id == article_id
+        assert only.items[0].thread.id == only.items[0].comment.thread_id == article_id
         assert only.items[0].comment.decision is not None
 
 

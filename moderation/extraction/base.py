@@ -44,9 +44,10 @@ class Source:
     ) -> Source:
         """Fetch an ``http(s)://`` page (redirects followed, size capped while streaming, public addresses
         only unless ``allow_private``)."""
-        from moderation.extraction.fetch import fetch
+        from moderation.extraction.fetch import fetch  # httpx loads only for a source that is fetched
 
-        return fetch(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
+        page = fetch(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
+        return cls(page.data, page.url, charset=page.charset)
 
     @classmethod
     def from_bytes(cls, data: bytes, name: str = "<bytes>", *, max_bytes: int = DEFAULT_MAX_BYTES) -> Source:

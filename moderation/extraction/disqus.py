@@ -11,16 +11,18 @@ from __future__ import annotations
 from typing import ClassVar
 from xml.etree.ElementTree import Element
 
-from moderation.dates import parse_datetime
 from moderation.errors import ExtractionError
 from moderation.extraction.base import Source
 from moderation.extraction.exports import (
     Record,
     build_thread,
+    child,
     child_text,
+    export_datetime,
     html_to_text,
     local_name,
     parse_xml,
+    xml_article,
     xml_root_name,
 )
 from moderation.thread import Article, Thread
@@ -33,23 +35,9 @@ def _dsq_id(element: Element) -> str | None:
     return next((value for key, value in element.attrib.items() if local_name(key) == "id"), None)
 
 
-def _child(element: Element, name: str) -> Element | None:
-    return next((child for child in element if local_name(child.tag) == name), None)
-
-
-def _article(thread: Element) -> Article:
-    published_raw = child_text(thread, "createdAt")
-    return Article(
-        url=child_text(thread, "link"),
-        title=child_text(thread, "title"),
-        published=parse_datetime(published_raw) if published_raw else None,
-        published_raw=published_raw,
-    )
-
-
 def _record(post: Element) -> Record:
-    author = _child(post, "author")
-    parent = _child(post, "parent")
+    author = child(post, "author")
+    parent = child(post, "parent")
     published_raw = child_text(post, "createdAt")
     flags = [
         (kind, f"{flag}=true") for flag, kind in _EXCLUSION_FLAGS if (child_text(post, flag) or "").lower() == "true"
@@ -59,7 +47,7 @@ def _record(post: Element) -> Record:
         text=html_to_text(child_text(post, "message") or ""),
         author=None if author is None else (child_text(author, "name") or child_text(author, "username")),
         published_raw=published_raw,
-        published=parse_datetime(published_raw) if published_raw else None,
+        published=export_datetime(published_raw),
         parent_source_id=None if parent is None else _dsq_id(parent),
         exclusion=flags[0] if flags else None,
     )
@@ -98,7 +86,7 @@ class DisqusExtractor:
         return thread_id
 
     def _post_thread_id(self, source: Source, post: Element) -> str:
-        reference = _child(post, "thread")
+        reference = child(post, "thread")
         if reference is None:
             raise ExtractionError(f"{source.name}: post {_dsq_id(post)!r} names no <thread>")
         return self._thread_id(source, reference)
@@ -110,5 +98,5 @@ class DisqusExtractor:
             article = Article()
         else:
             metadata["ident"] = child_text(element, "id")
-            article = _article(element)
+            article = xml_article(element, "createdAt")
         return build_thread(source, self.name, article, records, metadata=metadata)

@@ -1,5 +1,6 @@
 """What the platform-export extractors share: safe XML and JSON loading, HTML bodies as visible
-text, and one way to turn an export's records into a thread (ids, reply links, exclusions).
+text, the article and dates of an export, the walk of nested comment trees, and one way to turn
+an export's records into a thread (ids, reply links, exclusions).
 
 Exports name their records and their parents by the platform's own ids; a record the thread
 leaves out (deleted, spam, unapproved, a pingback) still counts as a parent, so its replies keep
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -21,6 +23,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from pydantic import ValidationError
 
+from moderation.dates import parse_datetime
 from moderation.errors import ExtractionError
 from moderation.extraction.base import Source
 from moderation.thread import Article, Comment, ExcludedItem, Thread, Votes, stable_comment_id
@@ -34,6 +37,8 @@ _BLOCK_TAGS = frozenset(
     "li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
 )
 _HIDDEN_TAGS = frozenset({"script", "style", "template", "head", "title"})
+
+_Item = TypeVar("_Item")
 
 
 def xml_root_name(source: Source) -> str | None:
@@ -80,13 +85,34 @@ def local_name(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
+def child(element: Element, name: str) -> Element | None:
+    """The first child called ``name`` (any namespace), or None."""
+    return next((item for item in element if local_name(item.tag) == name), None)
+
+
 def child_text(element: Element, name: str) -> str | None:
     """The stripped text of the first child called ``name`` (any namespace); None when absent or empty."""
-    for child in element:
-        if local_name(child.tag) == name:
-            text = (child.text or "").strip()
-            return text or None
-    return None
+    found = child(element, name)
+    text = (found.text or "").strip() if found is not None else ""
+    return text or None
+
+
+def export_datetime(raw: str | None) -> datetime | None:
+    """An export's date field as a datetime (exports write absolute dates: no reference); None when absent."""
+    return parse_datetime(raw) if raw else None
+
+
+def xml_article(element: Element, date_name: str, *, byline_name: str | None = None) -> Article:
+    """The article an XML export's thread or item describes: its ``link``, ``title``, date and byline children
+    (Disqus and WXR name the date and byline differently)."""
+    published_raw = child_text(element, date_name)
+    return Article(
+        url=child_text(element, "link"),
+        title=child_text(element, "title"),
+        published=export_datetime(published_raw),
+        published_raw=published_raw,
+        byline=child_text(element, byline_name) if byline_name else None,
+    )
 
 
 def load_json(source: Source) -> Any:
@@ -166,6 +192,27 @@ class Record:
     parent_index: int | None = None
     #: (kind, reason) when the thread leaves the record out.
     exclusion: tuple[str, str] | None = None
+
+
+def nested_records(
+    top: Sequence[_Item], record: Callable[[_Item], Record | None], replies: Callable[[_Item], Sequence[_Item]]
+) -> list[Record]:
+    """The records of a nested comment tree (HN, Reddit) in display order, depth-first, each linked to its
+    parent by index and source id. Iterative: deep threads must not hit the recursion limit. ``record``
+    answers None for an item that is no comment (a Reddit "more" stub); its replies are not read."""
+    records: list[Record] = []
+    stack: list[tuple[_Item, int | None]] = [(item, None) for item in reversed(top)]
+    while stack:
+        item, parent_index = stack.pop()
+        made = record(item)
+        if made is None:
+            continue
+        if parent_index is not None:
+            made = replace(made, parent_index=parent_index, parent_source_id=records[parent_index].source_id)
+        records.append(made)
+        index = len(records) - 1
+        stack.extend((reply, index) for reply in reversed(replies(item)))
+    return records
 
 
 def build_thread(

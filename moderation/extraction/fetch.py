@@ -12,12 +12,12 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
 import httpx
 
 from moderation.errors import InputError
-from moderation.extraction.base import Source
 
 MAX_REDIRECTS = 5
 
@@ -33,11 +33,21 @@ def _user_agent() -> str:
 USER_AGENT = _user_agent()
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched page: its body, the URL it came from after redirects, and the charset its headers declared
+    (:meth:`moderation.extraction.Source.from_url` makes it a source)."""
+
+    data: bytes
+    url: str
+    charset: str | None
+
+
 def is_url(text: str) -> bool:
     return text.startswith(("http://", "https://"))
 
 
-def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool = False) -> Source:
+def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool = False) -> Fetched:
     """GET ``url``; the body is read in chunks and refused as soon as it passes ``max_bytes``, and the whole
     fetch as soon as it passes ``timeout`` times the number of hops allowed. ``allow_private`` lets a
     caller reach its own network on purpose (tests against 127.0.0.1)."""
@@ -68,7 +78,7 @@ def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool = Fal
                     raise InputError(f"{url} is over the {max_bytes:,}-byte limit")
                 if time.monotonic() > deadline:
                     raise InputError(f"{url}: still arriving after {timeout * (MAX_REDIRECTS + 1):g} s")
-            return Source(bytes(body), str(response.url), charset=response.charset_encoding)
+            return Fetched(bytes(body), str(response.url), response.charset_encoding)
     except httpx.TooManyRedirects as exc:
         raise InputError(f"{url}: more than {MAX_REDIRECTS} redirects") from exc
     except httpx.TimeoutException as exc:

@@ -7,12 +7,21 @@ excluded; its replies keep its id in ``parent_source_id``. HN comment bodies are
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any, ClassVar
 
-from moderation.dates import parse_datetime
 from moderation.errors import ExtractionError
 from moderation.extraction.base import Source
-from moderation.extraction.exports import Record, build_thread, html_to_text, json_int, json_str, load_json
+from moderation.extraction.exports import (
+    Record,
+    build_thread,
+    export_datetime,
+    html_to_text,
+    json_int,
+    json_str,
+    load_json,
+    nested_records,
+)
 from moderation.thread import Article, Thread, Votes
 
 _ITEM_URL = "https://news.ycombinator.com/item?id="
@@ -33,7 +42,7 @@ def _children(source: Source, item: dict[str, Any]) -> list[dict[str, Any]]:
     return children
 
 
-def _record(item: dict[str, Any], parent: Record | None, parent_index: int | None) -> Record:
+def _record(item: dict[str, Any]) -> Record:
     author, markup = json_str(item.get("author")), json_str(item.get("text"))
     published_raw = json_str(item.get("created_at"))
     return Record(
@@ -41,10 +50,8 @@ def _record(item: dict[str, Any], parent: Record | None, parent_index: int | Non
         text=html_to_text(markup or ""),
         author=author,
         published_raw=published_raw,
-        published=parse_datetime(published_raw) if published_raw else None,
+        published=export_datetime(published_raw),
         votes=Votes(score=json_int(item.get("points"))),
-        parent_source_id=parent.source_id if parent is not None else None,
-        parent_index=parent_index,
         exclusion=_DELETED if author is None and markup is None else None,
     )
 
@@ -65,20 +72,13 @@ class HackerNewsExtractor:
             raise ExtractionError(
                 f"{source.name}: not a Hacker News item: expected an object with 'id' and nested 'children'"
             )
-        records: list[Record] = []
-        stack: list[tuple[dict[str, Any], int | None]] = [(c, None) for c in reversed(_children(source, story))]
-        while stack:  # depth-first without recursion: deep threads must not hit the recursion limit
-            item, parent_index = stack.pop()
-            parent = records[parent_index] if parent_index is not None else None
-            records.append(_record(item, parent, parent_index))
-            index = len(records) - 1
-            stack.extend((child, index) for child in reversed(_children(source, item)))
+        records = nested_records(_children(source, story), _record, partial(_children, source))
         story_id = _item_id(story["id"])
         published_raw = json_str(story.get("created_at"))
         article = Article(
             url=f"{_ITEM_URL}{story_id}",
             title=json_str(story.get("title")),
-            published=parse_datetime(published_raw) if published_raw else None,
+            published=export_datetime(published_raw),
             published_raw=published_raw,
             byline=json_str(story.get("author")),
             body=html_to_text(json_str(story.get("text")) or "").splitlines(),

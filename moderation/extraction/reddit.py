@@ -16,7 +16,15 @@ from typing import Any, ClassVar
 
 from moderation.errors import ExtractionError
 from moderation.extraction.base import Source
-from moderation.extraction.exports import Record, build_thread, html_to_text, json_int, json_str, load_json
+from moderation.extraction.exports import (
+    Record,
+    build_thread,
+    html_to_text,
+    json_int,
+    json_str,
+    load_json,
+    nested_records,
+)
 from moderation.thread import Article, Thread, Votes
 
 _REDDIT = "https://www.reddit.com"
@@ -44,7 +52,7 @@ def _rendered(data: dict[str, Any], html_key: str, text_key: str) -> str:
     return text.strip() if isinstance(text, str) else ""
 
 
-def _record(data: dict[str, Any], parent: Record | None, parent_index: int | None) -> Record:
+def _record(data: dict[str, Any]) -> Record:
     text = _rendered(data, "body_html", "body")
     raw_author = data.get("author")
     author = raw_author if isinstance(raw_author, str) and raw_author != _GONE_AUTHOR else None
@@ -61,8 +69,6 @@ def _record(data: dict[str, Any], parent: Record | None, parent_index: int | Non
         published_raw=published_raw,
         published=published,
         votes=Votes(up=json_int(data.get("ups")), down=json_int(data.get("downs")), score=json_int(data.get("score"))),
-        parent_source_id=parent.source_id if parent is not None else None,
-        parent_index=parent_index,
         exclusion=exclusion,
     )
 
@@ -84,8 +90,7 @@ class RedditExtractor:
                 f"{source.name}: not a Reddit comments listing: expected a JSON list [post listing, comment listing]"
             )
         post = self._post(source, payload[0])
-        records: list[Record] = []
-        stubs = self._walk(source, self._children(source, payload[1]), records)
+        records, stubs = self._walk(source, self._children(source, payload[1]))
         published_raw, published = _utc(post.get("created_utc"))
         permalink = post.get("permalink")
         article = Article(
@@ -118,25 +123,23 @@ class RedditExtractor:
             raise ExtractionError(f"{source.name}: not a Reddit listing: expected {{'kind': 'Listing', 'data': ...}}")
         return children
 
-    def _walk(self, source: Source, top: list[dict[str, Any]], records: list[Record]) -> list[int]:
-        """Depth-first over the comment tree (iterative: deep threads must not hit the recursion limit);
-        appends records and returns the ``count`` of every "more" stub met."""
+    def _walk(self, source: Source, top: list[dict[str, Any]]) -> tuple[list[Record], list[int]]:
+        """The comment tree's records in Reddit's order, and the ``count`` of every "more" stub met."""
         stubs: list[int] = []
-        stack: list[tuple[dict[str, Any], int | None]] = [(child, None) for child in reversed(top)]
-        while stack:
-            child, parent_index = stack.pop()
+
+        def record(child: dict[str, Any]) -> Record | None:
             data = child.get("data")
             if not isinstance(data, dict):
                 raise ExtractionError(f"{source.name}: a Reddit listing child has no data object")
             if child.get("kind") == "more":
                 stubs.append(json_int(data.get("count")) or 0)
-                continue
+                return None
             if child.get("kind") != "t1":
                 raise ExtractionError(f"{source.name}: unexpected {child.get('kind')!r} among Reddit comments")
-            parent = records[parent_index] if parent_index is not None else None
-            records.append(_record(data, parent, parent_index))
-            replies = data.get("replies")
-            if replies:  # "" when there are none
-                index = len(records) - 1
-                stack.extend((reply, index) for reply in reversed(self._children(source, replies)))
-        return stubs
+            return _record(data)
+
+        def replies(child: dict[str, Any]) -> list[dict[str, Any]]:
+            listing = child["data"].get("replies")
+            return self._children(source, listing) if listing else []  # "" when there are none
+
+        return nested_records(top, record, replies), stubs

@@ -15,10 +15,9 @@ import io
 import json
 from typing import Any, ClassVar
 
-from moderation.dates import parse_datetime
 from moderation.errors import ExtractionError
 from moderation.extraction.base import Source
-from moderation.extraction.exports import Record, build_thread
+from moderation.extraction.exports import Record, build_thread, export_datetime
 from moderation.thread import Article, Thread, Votes
 
 COLUMNS = frozenset(
@@ -52,7 +51,7 @@ def _record(source: Source, line: int, row: Row) -> Record:
         text=row["text"],
         author=row.get("author"),
         published_raw=published_raw,
-        published=parse_datetime(published_raw) if published_raw else None,
+        published=export_datetime(published_raw),
         votes=_votes(source, line, row),
         parent_source_id=row.get("parent"),
     )
@@ -75,7 +74,7 @@ def rows_to_threads(source: Source, format_name: str, rows: list[tuple[int, Row]
         article = Article(
             url=first.get("article_url"),
             title=first.get("article_title"),
-            published=parse_datetime(published_raw) if published_raw else None,
+            published=export_datetime(published_raw),
             published_raw=published_raw,
         )
         records = [_record(source, line, row) for line, row in group]

@@ -11,19 +11,21 @@ from __future__ import annotations
 from typing import ClassVar
 from xml.etree.ElementTree import Element
 
-from moderation.dates import parse_datetime
 from moderation.errors import ExtractionError
 from moderation.extraction.base import Source
 from moderation.extraction.exports import (
     Record,
     build_thread,
+    child,
     child_text,
+    export_datetime,
     html_to_text,
     local_name,
     parse_xml,
+    xml_article,
     xml_root_name,
 )
-from moderation.thread import Article, Thread
+from moderation.thread import Thread
 
 _WXR_NAMESPACE = "wordpress.org/export/"
 _LINK_NOTIFICATIONS = frozenset({"pingback", "trackback"})
@@ -45,26 +47,15 @@ def _exclusion(comment: Element) -> tuple[str, str] | None:
 def _record(comment: Element) -> Record:
     published_raw = child_text(comment, "comment_date") or child_text(comment, "comment_date_gmt")
     parent = child_text(comment, "comment_parent")
-    content = next((child.text or "" for child in comment if local_name(child.tag) == "comment_content"), "")
+    content = child(comment, "comment_content")
     return Record(
         source_id=child_text(comment, "comment_id"),
-        text=html_to_text(content, newlines_are_breaks=True),
+        text=html_to_text("" if content is None else content.text or "", newlines_are_breaks=True),
         author=child_text(comment, "comment_author"),
         published_raw=published_raw,
-        published=parse_datetime(published_raw) if published_raw else None,
+        published=export_datetime(published_raw),
         parent_source_id=None if parent in (None, "0") else parent,
         exclusion=_exclusion(comment),
-    )
-
-
-def _article(item: Element) -> Article:
-    published_raw = child_text(item, "post_date")
-    return Article(
-        url=child_text(item, "link"),
-        title=child_text(item, "title"),
-        published=parse_datetime(published_raw) if published_raw else None,
-        published_raw=published_raw,
-        byline=child_text(item, "creator"),
     )
 
 
@@ -79,20 +70,20 @@ class WxrExtractor:
 
     def threads(self, source: Source) -> list[Thread]:
         root = parse_xml(source)
-        channel = next((child for child in root if local_name(child.tag) == "channel"), None)
+        channel = child(root, "channel")
         if local_name(root.tag) != "rss" or channel is None:
             raise ExtractionError(f"{source.name}: not a WordPress WXR export: expected <rss><channel>")
         threads = []
         for item in channel:
             if local_name(item.tag) != "item":
                 continue
-            comments = [child for child in item if local_name(child.tag) == "comment"]
+            comments = [element for element in item if local_name(element.tag) == "comment"]
             if comments:
                 threads.append(self._thread(source, item, comments))
         return threads
 
     def _thread(self, source: Source, item: Element, comments: list[Element]) -> Thread:
-        article = _article(item)
+        article = xml_article(item, "post_date", byline_name="creator")
         thread_id = child_text(item, "post_id") or article.url
         metadata = {"thread_id": thread_id, "post_type": child_text(item, "post_type")}
         return build_thread(source, self.name, article, [_record(c) for c in comments], metadata=metadata)

@@ -1,18 +1,18 @@
-"""Scoring models behind one :class:`Scorer` interface, each task from the backend the config names."""
+"""Scoring models behind one :class:`Scorer` interface, each task from the backend the config names.
+
+What a score says (:class:`~moderation.scores.CommentScores`, the label names) lives in
+:mod:`moderation.scores`, below this package, so that storage and the service never load a model to read one.
+"""
 
 from moderation.models.backends import BackendOutput, EncoderHeadsBackend, TaskBackend
 from moderation.models.config import ModelConfig, SequenceClassificationModel, ZeroShotNliModel
 from moderation.models.hf import SequenceClassifierBackend
-from moderation.models.labels import TASK_LABELS
 from moderation.models.nli import ZeroShotNliBackend
-from moderation.models.scorer import CommentScores, LabelScores, Scorer
+from moderation.models.scorer import Scorer, load_scorer
 
 __all__ = [
-    "TASK_LABELS",
     "BackendOutput",
-    "CommentScores",
     "EncoderHeadsBackend",
-    "LabelScores",
     "ModelConfig",
     "Scorer",
     "SequenceClassificationModel",
@@ -20,4 +20,5 @@ __all__ = [
     "TaskBackend",
     "ZeroShotNliBackend",
     "ZeroShotNliModel",
+    "load_scorer",
 ]

@@ -17,10 +17,10 @@ from typing import Protocol
 import numpy as np
 
 from moderation.errors import ModelError
-from moderation.models.encoder import Encoder, PairFeatures, Progress
+from moderation.models.encoder import Encoder, PairFeatures
 from moderation.models.heads import ENCODER_WEIGHTS, HeadSet, feature_matrices
-from moderation.models.labels import ATTRIBUTES, TASK_LABELS
 from moderation.models.runtime import default_mode
+from moderation.scores import ATTRIBUTES, TASK_LABELS, Progress
 
 BUNDLED_HEADS = Path(__file__).parent / "bundled"
 

@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from moderation.errors import ModelError
 from moderation.models.backends import EncoderHeadsBackend, TaskBackend
 from moderation.models.hf import Classifier, SequenceClassifierBackend
-from moderation.models.labels import TASK_LABELS
 from moderation.models.nli import DEFAULT_TEMPLATES, ZeroShotNliBackend, check_templates
+from moderation.scores import TASK_LABELS
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -28,6 +28,7 @@ from moderation.errors import ModelError
 from moderation.models.runtime import Engine, Pooled, Selection, TorchEngine, select_engine
 from moderation.models.sentences import sentence_spans
 from moderation.models.windows import clip_target, load_offline
+from moderation.scores import Progress
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -38,10 +39,6 @@ WINDOW_STRIDE = 64
 CHUNK_INPUTS = 16384
 #: Chunks tokenized at once (see ``Encoder.encode``).
 TOKENIZE_THREADS = 2
-
-#: Called after each batch with (windows done, windows in all; inputs not tokenized yet count one each).
-Progress = Callable[[int, int], object]
-
 
 BUNDLED_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 

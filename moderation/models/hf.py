@@ -21,10 +21,11 @@ import numpy as np
 
 from moderation.errors import ModelError
 from moderation.models.backends import BackendOutput
-from moderation.models.encoder import WINDOW_STRIDE, Progress
+from moderation.models.encoder import WINDOW_STRIDE
 from moderation.models.heads import softmax
 from moderation.models.label_map import attribute_columns, label_matrix
 from moderation.models.windows import Window, clip_target, load_offline, model_inputs
+from moderation.scores import Progress
 
 #: Longest window: the position limit of BERT-size models.
 MAX_WINDOW_TOKENS = 512

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from moderation.errors import ModelError
-from moderation.models.labels import TASK_LABELS
+from moderation.scores import TASK_LABELS
 
 #: Single-label synonyms per task, keyed by normalised name (lower case, ``-`` for ``_`` and spaces).
 LABEL_SYNONYMS: dict[str, dict[str, str]] = {

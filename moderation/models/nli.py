@@ -20,10 +20,10 @@ import numpy as np
 
 from moderation.errors import ModelError
 from moderation.models.backends import BackendOutput
-from moderation.models.encoder import WINDOW_STRIDE, Progress
+from moderation.models.encoder import WINDOW_STRIDE
 from moderation.models.heads import softmax
 from moderation.models.hf import Classifier, mean_by_index
-from moderation.models.labels import TASK_LABELS
+from moderation.scores import TASK_LABELS, Progress
 
 #: Starting points, not measured choices: override them per task in the config.
 DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {

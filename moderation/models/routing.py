@@ -79,8 +79,3 @@ class RouteTable(BaseModel):
     def measured_in(self, name: str, language: str) -> bool:
         """Whether a test split measures task or attribute ``name`` in ``language`` on the route it takes."""
         return language in self.routes[self.route(language)].measured.get(name, ())
-
-
-def primary_language(tag: str) -> str:
-    """A BCP 47 tag's language (``pt-BR`` -> ``pt``, ``en_GB`` -> ``en``), lower case."""
-    return tag.replace("_", "-").split("-")[0].strip().lower()

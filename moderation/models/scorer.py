@@ -15,62 +15,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, Field
 
-from moderation.errors import ModelError
-from moderation.language import detect_language
+from moderation.errors import InputError, ModelError
+from moderation.language import detect_language, primary_language
 from moderation.models.backends import BUNDLED_HEADS, EncoderHeadsBackend, TaskBackend
-from moderation.models.encoder import BUNDLED_NAME, Progress
+from moderation.models.encoder import BUNDLED_NAME
 from moderation.models.heads import HeadSet
-from moderation.models.labels import PERSPECTIVE_ATTRIBUTE, TASK_LABELS
-from moderation.models.routing import ROUTES_FILE, Route, RouteTable, primary_language
+from moderation.models.routing import ROUTES_FILE, Route, RouteTable
 from moderation.models.runtime import has_onnxruntime
+from moderation.scores import PERSPECTIVE_ATTRIBUTE, TASK_LABELS, CommentScores, LabelScores, Progress, SpanScore
 
 if TYPE_CHECKING:
     from moderation.models.config import ModelConfig
 
-__all__ = ["BUNDLED_HEADS", "CommentScores", "LabelScores", "RoutedScorer", "Scorer", "SpanScore"]
-
-
-class LabelScores(BaseModel):
-    """One head's answer: the most probable label and every label's probability."""
-
-    label: str
-    probabilities: dict[str, float]
-
-
-class SpanScore(BaseModel):
-    """Perspective's ``spanScores``: attribute probabilities of one sentence, by character offsets."""
-
-    begin: int = Field(ge=0, description="Offset of the sentence's first character in the comment text.")
-    end: int = Field(ge=0, description="Offset just past its last character.")
-    attributes: dict[str, float]
-
-
-class CommentScores(BaseModel):
-    """Every head's answer for one comment. ``stance`` is None when there was no target."""
-
-    sentiment: LabelScores
-    stance: LabelScores | None
-    toxicity: LabelScores
-    attributes: dict[str, float] = Field(default_factory=dict, description="Perspective attribute name -> probability.")
-    spans: list[SpanScore] = Field(
-        default_factory=list, description="Per-sentence attribute scores, where the backend computes them."
-    )
-    experimental: list[str] = Field(
-        default_factory=list,
-        description="Attributes in ``attributes`` that no test data measures (Perspective's experimental).",
-    )
-    model: str | None = Field(default=None, description="The model that scored this comment.")
-    language: str | None = Field(
-        default=None,
-        description="The language (ISO 639-1) the comment was scored as, given or detected; None: unknown.",
-    )
-    unmeasured_language: bool = Field(
-        default=False,
-        description="No test split measures the model in this comment's language (or it is unknown): its "
-        "published figures do not vouch for these scores.",
-    )
+__all__ = ["BUNDLED_HEADS", "RoutedScorer", "Scorer", "check_model_choice", "load_scorer"]
 
 
 def _aligned(
@@ -229,6 +187,30 @@ class Scorer:
             spans=spans,
             experimental=[name for name in experimental if name in attributes],
         )
+
+
+def load_scorer(
+    models_config: str | Path | None = None,
+    *,
+    encoder: str | Path | None = None,
+    heads: str | Path | None = None,
+    device: str = "cpu",
+    mode: str | None = None,
+) -> Scorer:
+    """The configured model: each task from ``models_config`` (a moderation.toml) when given, else ``encoder``
+    with ``heads`` (the bundled models where not given) in numerics ``mode``. The service, the CLI and corpus
+    runs load their model here, so one setting means one model everywhere."""
+    check_model_choice(models_config, encoder, heads)
+    if models_config is not None:
+        return Scorer.from_config(models_config, device=device)
+    return Scorer.load(encoder, heads=heads, device=device, mode=mode)
+
+
+def check_model_choice(models_config: str | Path | None, encoder: str | Path | None, heads: str | Path | None) -> None:
+    """Refuse a models config together with an encoder or heads: the config names its own (checked before a
+    corpus run starts, too)."""
+    if models_config is not None and (encoder or heads):
+        raise InputError("--models-config names its own encoder and heads; drop --encoder/--heads")
 
 
 @dataclass

@@ -11,10 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
+from moderation.actions import ACTIONS
 from moderation.errors import InputError
 from moderation.language import UNDETERMINED
-from moderation.models.labels import TASK_LABELS
-from moderation.models.scorer import CommentScores
 from moderation.policy import Decision, Policy, Thresholds, decide
 from moderation.reports import activity, structure
 from moderation.reports.figures import Item, distribution, histogram, mean, ratio, ref, small, utc
@@ -33,9 +32,9 @@ from moderation.reports.model import (
     TopComments,
 )
 from moderation.reports.titles import not_argumentative
+from moderation.scores import TASK_LABELS, CommentScores
 from moderation.thread import Thread
 
-ACTIONS = ("approve", "review", "reject")
 _SEVERITY = {"reject": 2, "review": 1}
 
 

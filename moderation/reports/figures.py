@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from functools import cached_property
 from statistics import fmean
 
-from moderation.models.scorer import CommentScores
 from moderation.policy import Decision
 from moderation.reports.model import (
     FLAG_THRESHOLD,
@@ -22,6 +21,7 @@ from moderation.reports.model import (
     Rate,
     Share,
 )
+from moderation.scores import CommentScores
 from moderation.thread import Comment
 
 HELD = ("review", "reject")

@@ -9,8 +9,8 @@ from importlib import resources
 from typing import Any, Literal, get_args
 
 from moderation.errors import InputError
-from moderation.models.labels import TASK_LABELS
 from moderation.reports.model import SCHEMA_VERSION, Report
+from moderation.scores import TASK_LABELS
 
 Format = Literal["json", "md", "html", "csv"]
 FORMATS: tuple[Format, ...] = get_args(Format)

@@ -13,8 +13,8 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from moderation.models.scorer import LabelScores
 from moderation.policy import Reason
+from moderation.scores import LabelScores
 from moderation.thread import Votes
 
 SCHEMA_VERSION: Final = "1"

@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session
 from moderation.errors import NotFoundError
 from moderation.extraction import Source, extract_all
 from moderation.language import with_languages
-from moderation.models.encoder import Progress
-from moderation.models.scorer import Scorer
 from moderation.policy import Decision, Policy, Reason
 from moderation.reports.compute import ThreadData, report_for_threads
 from moderation.reports.model import Report, Scope
+from moderation.scores import CommentScorer, Progress
 from moderation.storage import repository
 from moderation.storage.tables import CommentRow, DecisionRow
 
@@ -59,7 +58,7 @@ def report_from_store(
 
 def report_for_source(
     source: Source,
-    scorer: Scorer,
+    scorer: CommentScorer,
     *,
     format: str | None = None,
     policy: Policy | None = None,
@@ -76,7 +75,7 @@ def report_for_source(
     one) decide; store nothing."""
     threads = [with_languages(thread) for thread in extract_all(source, format)]
     texts = [c.text for t in threads for c in t.comments]
-    targets = [t.article.title or None for t in threads for _ in t.comments]
+    targets = [t.stance_target for t in threads for _ in t.comments]
     languages = [c.language for t in threads for c in t.comments]
     scores = scorer.predict(texts, targets, languages=languages, batch_size=batch_size, progress=progress, spans=spans)
     items, start = [], 0

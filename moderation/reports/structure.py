@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from moderation.models.labels import TASK_LABELS
 from moderation.reports.figures import Item, distribution, mean, rate, ratio, ref, small
 from moderation.reports.model import (
     DepthDistribution,
@@ -16,6 +15,7 @@ from moderation.reports.model import (
     Subthreads,
     TransitionRow,
 )
+from moderation.scores import TASK_LABELS
 from moderation.thread import Thread
 
 STANCES = TASK_LABELS["stance"]

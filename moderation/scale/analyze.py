@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from moderation.models.scorer import CommentScores
 from moderation.scale.outputs import _by_file
+from moderation.scores import CommentScores
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def _comment_rows(threads: Sequence[Thread], chunk_rows: int) -> list[pa.Table]:
     """Every comment as a row toward its article's title (as :func:`~moderation.pipeline.score_thread`)."""
-    rows = [(i, c.id, c.text, t.article.title or None) for i, t in enumerate(threads) for c in t.comments]
+    rows = [(i, c.id, c.text, t.stance_target) for i, t in enumerate(threads) for c in t.comments]
     schema = pa.schema({"_file": pa.int32(), "id": pa.string(), "text": pa.string(), "target": pa.string()})
     parts = [rows[start : start + chunk_rows] for start in range(0, len(rows), chunk_rows)]
     return [pa.Table.from_pylist([dict(zip(schema.names, row, strict=True)) for row in part], schema) for part in parts]

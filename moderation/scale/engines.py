@@ -14,11 +14,11 @@ from typing import Any
 import pyarrow as pa
 
 from moderation.errors import InputError
-from moderation.models.labels import ATTRIBUTES, TASK_LABELS
 from moderation.models.runtime import settle_loaded_model
-from moderation.models.scorer import Scorer
+from moderation.models.scorer import Scorer, check_model_choice, load_scorer
 from moderation.scale.inputs import _Chunk, _read_chunk, _read_chunks
 from moderation.scale.outputs import output_schema
+from moderation.scores import ATTRIBUTES, TASK_LABELS
 
 ENGINES = ("local", "ray")
 #: Ray actors started by default: one per CPU (or GPU) the cluster reports, at most this many.
@@ -29,7 +29,7 @@ MAX_DEFAULT_ACTORS = 16
 class ScorerSpec:
     """How to load the model, picklable: each Ray actor loads its own copy from it.
 
-    ``mode`` is forwarded to ``Scorer.load`` only when given, so the model's own default holds.
+    ``mode`` None leaves the model's own default (:func:`~moderation.models.scorer.load_scorer`).
     """
 
     encoder: str | None = None
@@ -39,8 +39,7 @@ class ScorerSpec:
     mode: str | None = None
 
     def __post_init__(self) -> None:
-        if self.models_config is not None and (self.encoder or self.heads):
-            raise InputError("--models-config names its own encoder and heads; drop --encoder/--heads")
+        check_model_choice(self.models_config, self.encoder, self.heads)
 
     @property
     def gpu(self) -> bool:
@@ -49,11 +48,9 @@ class ScorerSpec:
     def load(self) -> Scorer:
         """The model, loaded for a corpus run: a job that owns its process, so the model's objects are
         also taken out of the cyclic collector's reach (``settle_loaded_model``)."""
-        if self.models_config is not None:
-            scorer = Scorer.from_config(self.models_config, device=self.device)
-        else:
-            extra = {"mode": self.mode} if self.mode is not None else {}
-            scorer = Scorer.load(self.encoder, heads=self.heads, device=self.device, **extra)
+        scorer = load_scorer(
+            self.models_config, encoder=self.encoder, heads=self.heads, device=self.device, mode=self.mode
+        )
         settle_loaded_model()
         return scorer
 

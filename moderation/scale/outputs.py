@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from moderation.models.labels import ATTRIBUTES, TASK_LABELS
+from moderation.scores import ATTRIBUTES, TASK_LABELS
 
 #: Parquet key-value metadata of every output: which input (by digest) and which model made it.
 METADATA_KEY = b"moderation.scale"

@@ -2,7 +2,8 @@
 toxicity.
 
 One query per figure for a whole page of threads, never one per thread. Where several models
-scored a comment, its newest score row (highest id) counts. Functions only query.
+scored a comment, its newest score row counts (:func:`~moderation.storage.tables.newest_score_ids`).
+Functions only query.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from moderation.actions import ACTIONS
 from moderation.language import UNDETERMINED
-from moderation.models.labels import TASK_LABELS
-from moderation.storage.tables import DECISIONS, CommentRow, DecisionRow, ScoreRow
+from moderation.scores import TASK_LABELS
+from moderation.storage.tables import CommentRow, DecisionRow, ScoreRow, newest_score_ids
 
 __all__ = ["ThreadCounts", "thread_counts"]
 
@@ -27,7 +29,7 @@ class ThreadCounts:
 
     comments: int = 0
     scored: int = 0
-    decisions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DECISIONS, 0))
+    decisions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
     sentiment: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TASK_LABELS["sentiment"], 0))
     stance: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TASK_LABELS["stance"], 0))
     mean_toxicity: float | None = None
@@ -60,13 +62,7 @@ def thread_counts(session: Session, article_ids: Sequence[int]) -> dict[int, Thr
     ):
         languages.setdefault(article_id, {})[language or UNDETERMINED] = count
     decisions = _grouped(session, DecisionRow.decision, in_ids, join_decisions=True)
-    newest = (
-        select(func.max(ScoreRow.id))
-        .join(CommentRow, CommentRow.id == ScoreRow.comment_id)
-        .where(in_ids)
-        .group_by(ScoreRow.comment_id)
-    )
-    is_newest = ScoreRow.id.in_(newest.scalar_subquery())
+    is_newest = ScoreRow.id.in_(newest_score_ids(in_ids).scalar_subquery())
     sentiment = _grouped(session, ScoreRow.sentiment, is_newest)
     stance = _grouped(session, ScoreRow.stance, is_newest)
     toxicity = {

@@ -14,13 +14,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from moderation.actions import ACTIONS
 from moderation.errors import InputError
 from moderation.language import UNDETERMINED
 from moderation.storage.db import lock_for_writing
 from moderation.storage.limits import check_text
 from moderation.storage.pages import Page, check_limit, decode_cursor, page_of
+from moderation.storage.stored import StoredAuditEntry, StoredComment, ThreadRef
 from moderation.storage.tables import (
-    DECISIONS,
     ApiKeyRow,
     AttributeScoreRow,
     AuditRow,
@@ -47,8 +48,8 @@ def save_decision(
 ) -> DecisionRow:
     """Make ``decision`` the comment's current one, replacing any earlier one (``flush=False``: the caller
     flushes once after deciding many)."""
-    if decision not in DECISIONS:
-        raise InputError(f"unknown decision {decision!r}; one of {', '.join(DECISIONS)}")
+    if decision not in ACTIONS:
+        raise InputError(f"unknown decision {decision!r}; one of {', '.join(ACTIONS)}")
     row = comment.decision
     if row is None:
         row = DecisionRow(comment_id=comment.id)
@@ -114,10 +115,11 @@ def language_condition(language: str) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class QueueItem:
-    """A comment awaiting review (its article, decision and scores loaded) and its risk."""
+    """A comment awaiting review, its risk and its thread."""
 
-    comment: CommentRow
+    comment: StoredComment
     risk: float
+    thread: ThreadRef
 
 
 def review_queue(
@@ -154,7 +156,10 @@ def review_queue(
     if cursor is not None:
         last_risk, last_id = decode_cursor("queue", cursor, (float, int))
         query = query.where(or_(risk < last_risk, and_(risk == last_risk, CommentRow.id > last_id)))
-    items = [QueueItem(comment, float(value)) for comment, value in session.execute(query)]
+    items = [
+        QueueItem(StoredComment.of(row), float(value), ThreadRef.of(row.article))
+        for row, value in session.execute(query)
+    ]
     return page_of(items, limit, "queue", lambda item: (item.risk, item.comment.id))
 
 
@@ -189,7 +194,7 @@ def list_audit(
     subject_id: str | int | None = None,
     cursor: str | None = None,
     limit: int = 50,
-) -> Page[AuditRow]:
+) -> Page[StoredAuditEntry]:
     """Audit entries, newest first, optionally of one action or one subject."""
     for name, value in (("action", action), ("subject_type", subject_type), ("subject_id", subject_id)):
         check_text(None if value is None else str(value), name)
@@ -203,7 +208,8 @@ def list_audit(
     if cursor is not None:
         (last_id,) = decode_cursor("audit", cursor, (int,))
         query = query.where(AuditRow.id < last_id)
-    return page_of(list(session.scalars(query)), limit, "audit", lambda row: (row.id,))
+    entries = [StoredAuditEntry.of(row) for row in session.scalars(query)]
+    return page_of(entries, limit, "audit", lambda entry: (entry.id,))
 
 
 def add_api_key(session: Session, *, name: str, prefix: str, secret_hash: str, scopes: Sequence[str]) -> ApiKeyRow:

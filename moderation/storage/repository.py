@@ -15,8 +15,9 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from moderation.actions import ACTIONS
 from moderation.errors import InputError
-from moderation.models.scorer import CommentScores
+from moderation.scores import CommentScores
 from moderation.storage.desk import (
     POLICY,
     QueueItem,
@@ -33,14 +34,15 @@ from moderation.storage.desk import (
 )
 from moderation.storage.limits import check_text
 from moderation.storage.pages import Page, check_limit, decode_cursor, page_of
+from moderation.storage.stored import StoredComment, StoredFeedback, StoredThread, votes_of
 from moderation.storage.tables import (
-    DECISIONS,
     ArticleRow,
     AttributeScoreRow,
     CommentRow,
     DecisionRow,
     FeedbackRow,
     ScoreRow,
+    newest_score_ids,
 )
 from moderation.storage.writes import (
     count_comments,
@@ -52,7 +54,7 @@ from moderation.storage.writes import (
     score_comments,
     stored_comments,
 )
-from moderation.thread import Article, Comment, ExcludedItem, Thread, Votes
+from moderation.thread import Article, Comment, ExcludedItem, Thread
 
 __all__ = [
     "POLICY",
@@ -66,8 +68,8 @@ __all__ = [
     "comments_to_decide",
     "count_comments",
     "get_api_key",
-    "get_article",
     "get_comment",
+    "get_thread",
     "list_api_keys",
     "list_articles",
     "list_audit",
@@ -83,12 +85,14 @@ __all__ = [
     "save_thread",
     "score_comments",
     "stored_comments",
+    "thread_comments",
     "touch_api_keys",
 ]
 
 
-def get_article(session: Session, article_id: int) -> ArticleRow | None:
-    return session.get(ArticleRow, article_id)
+def get_thread(session: Session, article_id: int) -> StoredThread | None:
+    row = session.get(ArticleRow, article_id)
+    return StoredThread.of(row) if row is not None else None
 
 
 def find_article_id(session: Session, key: str) -> int | None:
@@ -96,17 +100,22 @@ def find_article_id(session: Session, key: str) -> int | None:
     return session.scalar(select(ArticleRow.id).where(ArticleRow.key == key))
 
 
-def list_articles(session: Session, *, cursor: str | None = None, limit: int = 50) -> Page[ArticleRow]:
+def list_articles(session: Session, *, cursor: str | None = None, limit: int = 50) -> Page[StoredThread]:
     """Stored articles, newest first."""
     query = select(ArticleRow).order_by(ArticleRow.id.desc()).limit(check_limit(limit) + 1)
     if cursor is not None:
         (last_id,) = decode_cursor("articles", cursor, (int,))
         query = query.where(ArticleRow.id < last_id)
-    return page_of(list(session.scalars(query)), limit, "articles", lambda row: (row.id,))
+    threads = [StoredThread.of(row) for row in session.scalars(query)]
+    return page_of(threads, limit, "articles", lambda thread: (thread.id,))
 
 
-def get_comment(session: Session, comment_id: int) -> CommentRow | None:
-    return session.get(CommentRow, comment_id)
+def get_comment(session: Session, comment_id: int) -> StoredComment | None:
+    """The comment with its newest scores and current decision."""
+    row = session.get(
+        CommentRow, comment_id, options=[selectinload(CommentRow.decision), selectinload(CommentRow.scores)]
+    )
+    return StoredComment.of(row) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -152,11 +161,24 @@ def list_comments(
     return page_of(list(session.scalars(query)), limit, "comments", lambda row: (row.position, row.id))
 
 
+def thread_comments(
+    session: Session,
+    article_id: int,
+    filters: CommentFilter | None = None,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[StoredComment]:
+    """:func:`list_comments` as stored comments, each with its newest scores and current decision."""
+    page = list_comments(session, article_id, filters, cursor=cursor, limit=limit)
+    return Page([StoredComment.of(row) for row in page.items], page.next_cursor)
+
+
 def _comment_conditions(filters: CommentFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.decision is not None:
-        if filters.decision not in DECISIONS:
-            raise InputError(f"unknown decision {filters.decision!r}; one of {', '.join(DECISIONS)}")
+        if filters.decision not in ACTIONS:
+            raise InputError(f"unknown decision {filters.decision!r}; one of {', '.join(ACTIONS)}")
         conditions.append(
             exists().where(DecisionRow.comment_id == CommentRow.id, DecisionRow.decision == filters.decision)
         )
@@ -211,7 +233,7 @@ def load_thread(session: Session, article_id: int) -> Thread | None:
             published=c.published,
             published_raw=c.published_raw,
             text=c.text,
-            votes=Votes(up=c.votes_up, down=c.votes_down, score=c.votes_score),
+            votes=votes_of(c),
             position=c.position,
             language=c.language,
             language_confidence=c.language_confidence,
@@ -229,15 +251,13 @@ def load_thread(session: Session, article_id: int) -> Thread | None:
 
 
 def comment_scores(session: Session, article_id: int, model: str | None = None) -> dict[str, CommentScores]:
-    """Scores of the article's comments by comment id (one model's, else the latest)."""
-    query = (
-        select(CommentRow.source_id, ScoreRow)
-        .join(ScoreRow, ScoreRow.comment_id == CommentRow.id)
-        .where(CommentRow.article_id == article_id)
-        .order_by(ScoreRow.scored_at)
-    )
+    """Scores of the article's comments by comment id (one model's, else each comment's newest)."""
+    in_thread = CommentRow.article_id == article_id
+    query = select(CommentRow.source_id, ScoreRow).join(ScoreRow, ScoreRow.comment_id == CommentRow.id).where(in_thread)
     if model is not None:
         query = query.where(ScoreRow.model == model)
+    else:
+        query = query.where(ScoreRow.id.in_(newest_score_ids(in_thread).scalar_subquery()))
     return {source_id: CommentScores.model_validate(srow.detail) for source_id, srow in session.execute(query)}
 
 
@@ -275,7 +295,7 @@ def list_feedback(
     text_sha256: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
-) -> Page[FeedbackRow]:
+) -> Page[StoredFeedback]:
     """Stored feedback, newest first, optionally of one attribute, one community or one comment's digest."""
     for name, value in (("attribute", attribute), ("community_id", community_id), ("text_sha256", text_sha256)):
         check_text(value, name)
@@ -289,4 +309,5 @@ def list_feedback(
     if cursor is not None:
         (last_id,) = decode_cursor("feedback", cursor, (int,))
         query = query.where(FeedbackRow.id < last_id)
-    return page_of(list(session.scalars(query)), limit, "feedback", lambda row: (row.id,))
+    feedback = [StoredFeedback.of(row) for row in session.scalars(query)]
+    return page_of(feedback, limit, "feedback", lambda item: (item.id,))

@@ -10,12 +10,13 @@ SQLite and PostgreSQL.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Literal, get_args
+from typing import Any
 
 from sqlalchemy import (
     DDL,
     JSON,
     CheckConstraint,
+    ColumnElement,
     DateTime,
     Dialect,
     Float,
@@ -23,17 +24,18 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Select,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
     event,
+    func,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
 
-#: What the policy or a moderator decided about a comment (``policy.Action``'s values).
-DecisionValue = Literal["approve", "review", "reject"]
-DECISIONS: tuple[DecisionValue, ...] = get_args(DecisionValue)
+from moderation.actions import ACTIONS
 
 #: Constraint names as PostgreSQL picks them by default, so a PostgreSQL database made by ``create_all``
 #: before migrations existed has the names migrated ones have, and migrations can refer to them
@@ -131,6 +133,12 @@ class CommentRow(Base):
         back_populates="comment", cascade="all, delete-orphan", passive_deletes=True
     )
 
+    @property
+    def newest_score(self) -> ScoreRow | None:
+        """The scores written last (latest ``scored_at``, then highest id), the ones a comment shows; None when
+        never scored. :func:`newest_score_ids` picks the same rows in SQL."""
+        return max(self.scores, key=lambda score: (score.scored_at, score.id), default=None)
+
 
 class ScoreRow(Base):
     """One model's scores of one comment; re-scoring with the same model replaces them."""
@@ -151,6 +159,21 @@ class ScoreRow(Base):
     attribute_rows: Mapped[list[AttributeScoreRow]] = relationship(
         back_populates="score", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+def newest_score_ids(*where: ColumnElement[bool]) -> Select[tuple[int]]:
+    """The id of each comment's newest score row, as :attr:`CommentRow.newest_score` picks it, among the
+    comments that ``where`` (conditions on ``comments``) selects."""
+    newest_first = func.row_number().over(
+        partition_by=ScoreRow.comment_id, order_by=(ScoreRow.scored_at.desc(), ScoreRow.id.desc())
+    )
+    ranked = (
+        select(ScoreRow.id, newest_first.label("rank"))
+        .join(CommentRow, CommentRow.id == ScoreRow.comment_id)
+        .where(*where)
+        .subquery()
+    )
+    return select(ranked.c.id).where(ranked.c.rank == 1)
 
 
 class AttributeScoreRow(Base):
@@ -180,7 +203,7 @@ class DecisionRow(Base):
 
     __tablename__ = "decisions"
     __table_args__ = (
-        CheckConstraint(f"decision IN ({', '.join(repr(d) for d in DECISIONS)})", name="decision"),
+        CheckConstraint(f"decision IN ({', '.join(repr(d) for d in ACTIONS)})", name="decision"),
         Index("ix_decisions_decision_comment_id", "decision", "comment_id"),
     )
 

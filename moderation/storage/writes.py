@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from moderation.models.scorer import CommentScores
+from moderation.scores import CommentScores
 from moderation.storage.db import lock_for_writing
 from moderation.storage.tables import ArticleRow, AttributeScoreRow, CommentRow, ScoreRow
 from moderation.thread import Comment, Thread

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from moderation.errors import DataError
-from moderation.models.labels import ATTRIBUTES
+from moderation.scores import ATTRIBUTES
 from moderation.training import attribute_sources as readers
 from moderation.training.attribute_sources import Reader, match_key, normal
 from moderation.training.data import SPLITS, load_benchmark, load_toxic_spans

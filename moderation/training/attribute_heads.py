@@ -18,7 +18,7 @@ import numpy as np
 from moderation.errors import DataError
 from moderation.models.encoder import PairFeatures
 from moderation.models.heads import LinearHead, feature_matrix
-from moderation.models.labels import ATTRIBUTES, TASK_LABELS
+from moderation.scores import ATTRIBUTES, TASK_LABELS
 from moderation.training.attribute_data import AttributeSplit, load_attribute_data
 from moderation.training.data import TaskSplit
 from moderation.training.features import FeatureCache

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from moderation.models.labels import ATTRIBUTES
+from moderation.scores import ATTRIBUTES
 from moderation.training.data import _load_dataset, _require, _tweeteval
 
 #: A split's texts and, per text, one fraction per attribute.

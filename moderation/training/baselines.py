@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from moderation.errors import DataError
-from moderation.models.labels import TASK_LABELS
+from moderation.scores import TASK_LABELS
 from moderation.training.data import SpanSplit, TaskSplit, load_benchmark, load_toxic_spans
 
 INSTALL = "pip install -e '.[bench]'  (vaderSentiment, alt-profanity-check)"

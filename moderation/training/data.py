@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from moderation.errors import DataError
-from moderation.models.labels import TASK_LABELS
+from moderation.scores import TASK_LABELS
 
 SPLITS = ("train", "validation", "test")
 

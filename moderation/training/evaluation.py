@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from moderation.models.backends import BUNDLED_HEADS
-from moderation.models.labels import TASK_LABELS
+from moderation.scores import TASK_LABELS
 from moderation.training.attribute_data import AttributeSplit, load_attribute_data
 from moderation.training.data import SpanSplit, TaskSplit, load_benchmark, load_task, load_toxic_spans
 from moderation.training.metrics import (

@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 from moderation.errors import DataError
-from moderation.models.labels import ATTRIBUTES
+from moderation.scores import ATTRIBUTES
 from moderation.training.attribute_sources import Part, hash_split, pick, row
 
 #: The source name of feedback items in an ``AttributeSplit`` and in a model card.

@@ -27,9 +27,9 @@ from torch import nn
 
 from moderation.models.encoder import BUNDLED_NAME, Encoder, WindowTokenizer
 from moderation.models.heads import ENCODER_WEIGHTS, HeadSet, LinearHead
-from moderation.models.labels import ATTRIBUTES, TASK_LABELS
 from moderation.models.runtime import TARGET_SIDE, has_native_bf16, pair_attention_bias
 from moderation.models.windows import clip_target
+from moderation.scores import ATTRIBUTES, TASK_LABELS
 from moderation.training.attribute_data import load_attribute_data
 from moderation.training.data import load_benchmark, load_task
 from moderation.training.evaluation import TaskResult

@@ -19,7 +19,7 @@ import torch
 
 from moderation.models.encoder import Encoder, PairFeatures
 from moderation.models.heads import HeadSet, LinearHead, feature_matrix, softmax
-from moderation.models.labels import TASK_LABELS
+from moderation.scores import TASK_LABELS
 from moderation.training.attribute_heads import train_attribute_heads
 from moderation.training.data import load_task
 from moderation.training.evaluation import METRICS, TaskResult, score_predictions

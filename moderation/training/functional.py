@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from moderation.actions import ACTIONS
 from moderation.errors import DataError, ModelError
-from moderation.models.scorer import CommentScores
 from moderation.policy import ATTRIBUTES, Policy, decide
+from moderation.scores import CommentScores
 
 __all__ = [
     "CATEGORIES",
@@ -40,7 +41,6 @@ __all__ = [
 #: The suite, in the repository's tests (a checkout's, not installed with the package).
 CASES = Path(__file__).resolve().parents[2] / "tests" / "functional" / "cases.jsonl"
 THRESHOLD = 0.5  # an attribute "fires" at or above this, as Perspective's documentation reads its scores
-ACTIONS = ("approve", "review", "reject")
 THREATS = ("threat_direct", "threat_conditional", "threat_normative")
 GROUP_ATTACKS = ("dehumanisation", "derogation")
 OTHER_POSITIVES = ("slur", "insult_individual", "profanity_no_attack")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from sklearn.metrics import f1_score, recall_score
 
-from moderation.models.labels import TASK_LABELS
+from moderation.scores import TASK_LABELS
 
 AGAINST = TASK_LABELS["stance"].index("against")
 FAVOR = TASK_LABELS["stance"].index("favor")

@@ -27,7 +27,7 @@ import torch
 
 from moderation.models.encoder import Encoder, PairFeatures
 from moderation.models.heads import HeadSet, LinearHead, feature_matrices
-from moderation.models.labels import ATTRIBUTES, TASK_LABELS
+from moderation.scores import ATTRIBUTES, TASK_LABELS
 from moderation.training import multilingual_data as mdata
 from moderation.training.attribute_data import AttributeSplit
 from moderation.training.attribute_heads import AttributeTrainer, attribute_figures, attribute_train_entry

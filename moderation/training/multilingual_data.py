@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from moderation.errors import DataError
-from moderation.models.labels import ATTRIBUTES, TASK_LABELS
+from moderation.scores import ATTRIBUTES, TASK_LABELS
 from moderation.training import attribute_data
 from moderation.training.attribute_data import AttributeSplit, load_attribute_data
 from moderation.training.attribute_sources import (

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from moderation.language import detect_languages
-from moderation.models.routing import primary_language
+from moderation.language import detect_languages, primary_language
 from moderation.policy import decide
 from service.deps import DeskDep, WriteKey
-from service.schemas import KEYED, ScoredComment, ScoreRequest, ScoreResponse, errors
+from service.schemas.openapi import KEYED, errors
+from service.schemas.scoring import ScoredComment, ScoreRequest, ScoreResponse
 
 router = APIRouter(tags=["comments"])
 

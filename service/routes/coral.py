@@ -13,6 +13,7 @@ from moderation import coral
 from moderation.policy import decide
 from service.deps import DeskDep, require
 from service.problems import PROBLEM, ProblemError
+from service.schemas.openapi import inlined
 
 router = APIRouter(tags=["coral"])
 #: Coral's admin has a URL field for a phase and no header field: the 401 says what Coral can send.
@@ -50,22 +51,6 @@ async def signed_body(request: Request, desk: DeskDep) -> bytes:
     return body
 
 
-def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
-    """A model's JSON schema with its ``$defs`` written in place, as an OpenAPI request body needs them."""
-    definitions = schema.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            reference = node.get("$ref")
-            if isinstance(reference, str) and reference.startswith("#/$defs/"):
-                return inline(definitions[reference.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items()}
-        return [inline(value) for value in node] if isinstance(node, list) else node
-
-    inlined: dict[str, Any] = inline(schema)
-    return inlined
-
-
 _PROBLEM: dict[str, Any] = {"content": {PROBLEM: {}}}
 
 
@@ -88,7 +73,7 @@ _PROBLEM: dict[str, Any] = {"content": {PROBLEM: {}}}
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": _inlined(coral.ExternalModerationRequest.model_json_schema()),
+                    "schema": inlined(coral.ExternalModerationRequest.model_json_schema()),
                     "example": EXAMPLE,
                 }
             },

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query
 
 from moderation.storage import repository
 from service.deps import ModerateKey, SessionDep
-from service.schemas import KEYED, FeedbackOut, FeedbackPage, errors
+from service.schemas.feedback import FeedbackOut, FeedbackPage
+from service.schemas.openapi import KEYED, errors
+from service.schemas.params import Cursor, Limit
 
 router = APIRouter(tags=["feedback"])
 
@@ -22,14 +24,12 @@ def list_feedback(
     text_sha256: Annotated[
         str | None, Query(pattern="^[0-9a-f]{64}$", description="One comment's: hex SHA-256 of its UTF-8 text.")
     ] = None,
-    cursor: Annotated[
-        str | None, Query(max_length=512, description="`next_cursor` of the previous page; leave out for the first.")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="Items per page.")] = 50,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> FeedbackPage:
     """Every suggested score stored by `POST /v1alpha1/comments:suggestscore`, newest first (of one attribute,
     community or comment, when given): Coral's moderators' approvals (0) and rejections (1), among others."""
     page = repository.list_feedback(
         session, attribute=attribute, community_id=community_id, text_sha256=text_sha256, cursor=cursor, limit=limit
     )
-    return FeedbackPage(items=[FeedbackOut.model_validate(row) for row in page.items], next_cursor=page.next_cursor)
+    return FeedbackPage(items=[FeedbackOut.model_validate(item) for item in page.items], next_cursor=page.next_cursor)

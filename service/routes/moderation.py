@@ -4,34 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
+from moderation.actions import ACTIONS
 from moderation.decisions import moderate, redecide
 from moderation.errors import NotFoundError
 from moderation.storage import repository
-from moderation.storage.tables import DECISIONS
 from service.deps import DeskDep, ModerateKey, SessionDep, actor
-from service.schemas import (
-    KEYED,
-    AuditEntry,
-    AuditPage,
-    CommentOut,
-    DecisionIn,
-    LanguageFilter,
-    PolicyApplied,
-    QueueItemOut,
-    QueuePage,
-    errors,
-)
+from service.schemas.comments import CommentOut
+from service.schemas.moderation import AuditEntry, AuditPage, DecisionIn, PolicyApplied, QueueItemOut, QueuePage
+from service.schemas.openapi import KEYED, errors
+from service.schemas.params import Cursor, Id, LanguageFilter, Limit, ThreadFilter
 
 router = APIRouter(tags=["moderation"])
-
-_MAX_ID = 2**31 - 1  # no client number overflows a database integer
-Cursor = Annotated[
-    str | None, Query(max_length=512, description="`next_cursor` of the previous page; leave out for the first.")
-]
-Limit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
-ThreadFilter = Annotated[int | None, Query(ge=1, le=_MAX_ID, description="Only this thread's comments.")]
 
 
 @router.get("/v1/queue", summary="The review queue", responses=errors(*KEYED))
@@ -47,19 +32,14 @@ def review_queue(
     first (highest attribute probability), then oldest; each with its thread, language, scores and the
     reasons it is here."""
     page = repository.review_queue(session, article_id=thread_id, language=language, cursor=cursor, limit=limit)
-    return QueuePage(
-        items=[QueueItemOut.of(item.comment, item.risk) for item in page.items], next_cursor=page.next_cursor
-    )
+    return QueuePage(items=[QueueItemOut.from_item(item) for item in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/v1/comments/{comment_id}/decision", summary="Decide a comment", responses=errors(400, *KEYED, 404, 413))
-def decide_comment(
-    comment_id: Annotated[int, Path(ge=1, le=_MAX_ID)], body: DecisionIn, session: SessionDep, key: ModerateKey
-) -> CommentOut:
+def decide_comment(comment_id: Id, body: DecisionIn, session: SessionDep, key: ModerateKey) -> CommentOut:
     """Approve, reject or send back to review, with an optional note. Replaces the current decision (a
     policy change never overrules it) and appends `comment.decided` to the audit log."""
-    row = moderate(session, comment_id, body.action, actor=actor(key), note=body.note)
-    return CommentOut.from_row(row.comment)
+    return CommentOut.of(moderate(session, comment_id, body.action, actor=actor(key), note=body.note))
 
 
 @router.get("/v1/audit", summary="The audit log", responses=errors(*KEYED))
@@ -76,7 +56,7 @@ def audit_log(
     page = repository.list_audit(
         session, action=action, subject_type=subject_type, subject_id=subject_id, cursor=cursor, limit=limit
     )
-    return AuditPage(items=[AuditEntry.from_row(row) for row in page.items], next_cursor=page.next_cursor)
+    return AuditPage(items=[AuditEntry.of(entry) for entry in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/v1/policy:apply", summary="Re-decide under the running policy", responses=errors(*KEYED, 404))
@@ -84,12 +64,12 @@ def apply_policy(desk: DeskDep, session: SessionDep, key: ModerateKey, thread_id
     """Decide stored comments again from their stored scores (no re-scoring) under the policy the server
     runs: those the policy decided under another policy, and those never decided. A moderator's decision
     stays. Appends `policy.applied` to the audit log."""
-    if thread_id is not None and repository.get_article(session, thread_id) is None:
+    if thread_id is not None and repository.get_thread(session, thread_id) is None:
         raise NotFoundError(f"no thread {thread_id}")
     counts = redecide(session, desk.policy, article_id=thread_id, actor=actor(key))
     return PolicyApplied(
         policy=desk.policy.digest,
         thread_id=thread_id,
         redecided=counts.total(),
-        decisions={a: counts[a] for a in DECISIONS},
+        decisions={a: counts[a] for a in ACTIONS},
     )

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from moderation.reports import MEDIA_TYPES, Format, Report, render, report_from_store
+from moderation.storage.limits import INT32
 from service.deps import ReadKey, SessionDep
-from service.schemas import KEYED, errors
+from service.schemas.openapi import KEYED, errors
 
 router = APIRouter(tags=["reports"])
 
-Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="The stored thread's id.")]
+Id = Annotated[int, Path(ge=1, le=INT32, description="The stored thread's id.")]
 Since = Annotated[
     date | datetime | None,
     Query(description="Only comments published at or after this ISO date or time (UTC unless it says)."),

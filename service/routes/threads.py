@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import StringConstraints, ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -15,37 +15,24 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from moderation import pipeline
+from moderation.actions import Action
 from moderation.errors import NotFoundError
 from moderation.extraction import Source
 from moderation.language import with_languages
 from moderation.storage import limits, repository
 from moderation.storage.counts import thread_counts
-from moderation.storage.tables import ArticleRow
+from moderation.storage.stored import StoredThread
 from moderation.thread import Thread
 from service.budget import check_text
 from service.deps import Desk, DeskDep, ReadKey, SessionDep, WriteKey, actor
 from service.problems import ProblemError, parse_json
-from service.schemas import (
-    KEYED,
-    CommentOut,
-    CommentPage,
-    LanguageFilter,
-    ThreadDetail,
-    ThreadPage,
-    ThreadsStored,
-    ThreadSummary,
-    errors,
-    thread_body,
-)
+from service.schemas.comments import CommentOut, CommentPage
+from service.schemas.openapi import KEYED, errors
+from service.schemas.params import Cursor, Id, LanguageFilter, Limit
+from service.schemas.threads import ThreadDetail, ThreadPage, ThreadsStored, ThreadSummary, thread_body
 
 router = APIRouter(tags=["threads"])
 
-#: Row ids, bounded so no client number overflows a database integer.
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Cursor = Annotated[
-    str | None, Query(max_length=512, description="`next_cursor` of the previous page; leave out for the first.")
-]
-Limit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
 MinScore = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*:(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$")]
 _UNSUPPORTED = "send a thread as application/json, or a page or export as multipart/form-data (field 'file')"
 
@@ -76,7 +63,7 @@ async def post_thread(request: Request, desk: DeskDep, session: SessionDep, key:
     desk.admit(request, [comment.text for thread in threads for comment in thread.comments], name=name)
     threads = await run_in_threadpool(lambda: [with_languages(thread) for thread in threads])
     texts = [comment.text for thread in threads for comment in thread.comments]
-    targets = [thread.article.title or None for thread in threads for comment in thread.comments]
+    targets = [thread.stance_target for thread in threads for comment in thread.comments]
     languages = [comment.language for thread in threads for comment in thread.comments]
     scores = await desk.score(texts, targets, languages=languages, request=request)
     try:
@@ -144,7 +131,7 @@ def _json_threads(body: bytes) -> list[Thread]:
 
 def _summaries(session: Session, ids: list[int]) -> list[ThreadSummary]:
     counts = thread_counts(session, ids)
-    return [ThreadSummary.from_row(_article(session, i), counts[i]) for i in ids]
+    return [ThreadSummary.of(_thread(session, i), counts[i]) for i in ids]
 
 
 def _check_storable(threads: list[Thread], where: Callable[[int], tuple[str | int, ...]]) -> None:
@@ -161,28 +148,27 @@ def _check_storable(threads: list[Thread], where: Callable[[int], tuple[str | in
         raise ProblemError(422, "Unprocessable input", detail, errors=problems)
 
 
-def _article(session: Session, thread_id: int) -> ArticleRow:
-    row = repository.get_article(session, thread_id)
-    if row is None:
+def _thread(session: Session, thread_id: int) -> StoredThread:
+    thread = repository.get_thread(session, thread_id)
+    if thread is None:
         raise NotFoundError(f"no thread {thread_id}")
-    return row
+    return thread
 
 
 @router.get("/v1/threads", summary="List threads", responses=errors(*KEYED))
 def list_threads(session: SessionDep, _: ReadKey, cursor: Cursor = None, limit: Limit = 50) -> ThreadPage:
     """Stored threads, newest first, each with its counts."""
     page = repository.list_articles(session, cursor=cursor, limit=limit)
-    counts = thread_counts(session, [row.id for row in page.items])
+    counts = thread_counts(session, [thread.id for thread in page.items])
     return ThreadPage(
-        items=[ThreadSummary.from_row(row, counts[row.id]) for row in page.items], next_cursor=page.next_cursor
+        items=[ThreadSummary.of(thread, counts[thread.id]) for thread in page.items], next_cursor=page.next_cursor
     )
 
 
 @router.get("/v1/threads/{thread_id}", summary="Read a thread", responses=errors(*KEYED, 404))
 def get_thread(thread_id: Id, session: SessionDep, _: ReadKey) -> ThreadDetail:
     """The article (body, captions, credit, ...), what the source left out, and the thread's counts."""
-    row = _article(session, thread_id)
-    return ThreadDetail.from_row(row, thread_counts(session, [thread_id])[thread_id])
+    return ThreadDetail.of(_thread(session, thread_id), thread_counts(session, [thread_id])[thread_id])
 
 
 @router.get("/v1/threads/{thread_id}/comments", summary="List a thread's comments", responses=errors(*KEYED, 404))
@@ -190,7 +176,7 @@ def list_thread_comments(
     thread_id: Id,
     session: SessionDep,
     _: ReadKey,
-    decision: Annotated[Literal["approve", "review", "reject"] | None, Query()] = None,
+    decision: Annotated[Action | None, Query()] = None,
     min_score: Annotated[
         list[MinScore] | None,
         Query(
@@ -207,7 +193,7 @@ def list_thread_comments(
 ) -> CommentPage:
     """Comments in thread order with their language, newest scores and current decision; every filter given
     must hold."""
-    _article(session, thread_id)
+    _thread(session, thread_id)
     least: dict[str, float] = {}
     for condition in min_score or ():
         name, value = condition.split(":")
@@ -215,5 +201,5 @@ def list_thread_comments(
     filters = repository.CommentFilter(
         decision=decision, min_scores=least, stance=stance, sentiment=sentiment, language=language
     )
-    page = repository.list_comments(session, thread_id, filters, cursor=cursor, limit=limit)
-    return CommentPage(items=[CommentOut.from_row(row) for row in page.items], next_cursor=page.next_cursor)
+    page = repository.thread_comments(session, thread_id, filters, cursor=cursor, limit=limit)
+    return CommentPage(items=[CommentOut.of(comment) for comment in page.items], next_cursor=page.next_cursor)

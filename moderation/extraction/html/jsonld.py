@@ -14,16 +14,22 @@ from moderation.extraction.html.text import collapse
 def jsonld_comments(doc: HtmlElement) -> list[tuple[dict[str, Any], int | None]]:
     """Every Comment object with the index of the comment it answers, depth first, document order."""
     found: list[tuple[dict[str, Any], int | None]] = []
+    for data in blocks(doc):
+        for holder in _objects(data):
+            if not _is_comment(holder):
+                for comment in as_list(holder.get("comment")):
+                    _collect(comment, None, found)
+    return found
+
+
+def blocks(doc: HtmlElement) -> Iterator[Any]:
+    """The decoded value of every JSON-LD script on the page; a script that is not JSON is skipped."""
     for script in doc.xpath("//script[@type='application/ld+json']"):
         try:
             data = json.loads(script.text or "")
         except ValueError:
             continue
-        for holder in _objects(data):
-            if not _is_comment(holder):
-                for comment in _as_list(holder.get("comment")):
-                    _collect(comment, None, found)
-    return found
+        yield data
 
 
 def _collect(node: Any, parent: int | None, found: list[tuple[dict[str, Any], int | None]]) -> None:
@@ -31,7 +37,7 @@ def _collect(node: Any, parent: int | None, found: list[tuple[dict[str, Any], in
         return
     found.append((node, parent))
     index = len(found) - 1
-    for reply in _as_list(node.get("comment")):
+    for reply in as_list(node.get("comment")):
         _collect(reply, index, found)
 
 
@@ -47,14 +53,15 @@ def _objects(data: Any) -> Iterator[dict[str, Any]]:
             yield from _objects(value)
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """A JSON-LD value as a list: a property may hold one value, a list of them or nothing."""
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
 
 
 def _is_comment(node: dict[str, Any]) -> bool:
-    kinds = _as_list(node.get("@type"))
+    kinds = as_list(node.get("@type"))
     return any(kind in {"Comment", "Answer"} for kind in kinds)
 
 

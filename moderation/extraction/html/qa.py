@@ -10,7 +10,6 @@ post blocks of XenForo, vBulletin, phpBB and Discourse.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -259,11 +258,12 @@ def _qa_jsonld(doc: HtmlElement, page: Article) -> Discussion | None:
     for question in _ld_questions(doc):
         opener = _ld_post(question)
         replies: list[_Post] = []
-        for comment in _as_list(question.get("comment")):
+        for comment in jsonld.as_list(question.get("comment")):
             _ld_comments(comment, None, replies, on_opener=True)
         seen: set[str] = set()
-        for answer in [*_as_list(question.get("acceptedAnswer")), *_as_list(question.get("suggestedAnswer"))]:
-            if not isinstance(answer, dict) or "Answer" not in _as_list(answer.get("@type")):
+        answers = [*jsonld.as_list(question.get("acceptedAnswer")), *jsonld.as_list(question.get("suggestedAnswer"))]
+        for answer in answers:
+            if not isinstance(answer, dict) or "Answer" not in jsonld.as_list(answer.get("@type")):
                 continue
             post = _ld_post(answer)
             key = post.source_id or post.text
@@ -272,7 +272,7 @@ def _qa_jsonld(doc: HtmlElement, page: Article) -> Discussion | None:
             seen.add(key)
             replies.append(post)
             parent = len(replies) - 1
-            for comment in _as_list(answer.get("comment")):
+            for comment in jsonld.as_list(answer.get("comment")):
                 _ld_comments(comment, parent, replies, on_opener=False)
         if opener.text and (opener.signed or any(p.signed for p in replies)):
             title = question.get("name") or question.get("headline")
@@ -282,11 +282,7 @@ def _qa_jsonld(doc: HtmlElement, page: Article) -> Discussion | None:
 
 def _ld_questions(doc: HtmlElement) -> Iterator[dict[str, Any]]:
     """Every JSON-LD ``Question`` outside an ``FAQPage`` (FAQ entries are not a discussion)."""
-    for script in doc.xpath("//script[@type='application/ld+json']"):
-        try:
-            data = json.loads(script.text or "")
-        except ValueError:
-            continue
+    for data in jsonld.blocks(doc):
         yield from _ld_find(data)
 
 
@@ -295,7 +291,7 @@ def _ld_find(data: Any) -> Iterator[dict[str, Any]]:
         for value in data:
             yield from _ld_find(value)
     elif isinstance(data, dict):
-        kinds = _as_list(data.get("@type"))
+        kinds = jsonld.as_list(data.get("@type"))
         if "FAQPage" in kinds:
             return
         if "Question" in kinds:
@@ -306,13 +302,13 @@ def _ld_find(data: Any) -> Iterator[dict[str, Any]]:
 
 
 def _ld_comments(node: Any, parent: int | None, replies: list[_Post], *, on_opener: bool) -> None:
-    if not isinstance(node, dict) or "Comment" not in _as_list(node.get("@type")):
+    if not isinstance(node, dict) or "Comment" not in jsonld.as_list(node.get("@type")):
         return
     post = _ld_post(node)
     post.parent, post.on_opener = parent, on_opener
     replies.append(post)
     index = len(replies) - 1
-    for reply in _as_list(node.get("comment")):
+    for reply in jsonld.as_list(node.get("comment")):
         _ld_comments(reply, index, replies, on_opener=False)
 
 
@@ -343,12 +339,6 @@ def _ld_paragraphs(value: Any) -> list[str]:
 
 def _ld_count(value: Any) -> int | None:
     return int(value) if isinstance(value, int) or (isinstance(value, str) and _COUNT.fullmatch(value)) else None
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 # --- forum threads ------------------------------------------------------------------------------------

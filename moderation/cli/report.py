@@ -8,17 +8,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from moderation.errors import DataError, InputError, ModelError
+from moderation.cli.inputs import read_source
+from moderation.cli.options import (
+    DatabaseOpt,
+    FromOpt,
+    OldFormatOpt,
+    err,
+    fail,
+    open_store,
+    renamed,
+    user_errors,
+)
+from moderation.errors import InputError
+from moderation.storage import DEFAULT_DATABASE_URL
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from moderation.reports.model import Report
 
-err = Console(stderr=True)
+app = typer.Typer()
 
 SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json", ".csv": "csv"}
 STORE_WORDS = ("db", "site")
@@ -32,77 +42,72 @@ SourceArg = Annotated[
         show_default=False,
     ),
 ]
-FormatOpt = Annotated[
-    str | None, typer.Option("--format", "-f", help="html, md, json or csv; default: from -o's suffix, else html.")
-]
+ToOpt = Annotated[str | None, typer.Option("--to", help="html, md, json or csv; default: from -o's suffix, else html.")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not to standard output.")]
-DatabaseOpt = Annotated[str, typer.Option("--database-url", envvar="DATABASE_URL", help="SQLAlchemy URL of the store.")]
 SinceOpt = Annotated[
     str | None, typer.Option(help="Only comments published at or after this ISO date or time (UTC unless given).")
 ]
 UntilOpt = Annotated[str | None, typer.Option(help="Only comments published before this ISO date or time.")]
 SiteOpt = Annotated[str | None, typer.Option(help="With db/site: only articles whose URL is on this host.")]
 TitleOpt = Annotated[str | None, typer.Option(help="The report's title; default: the article's.")]
-InputFormatOpt = Annotated[
-    str | None, typer.Option("--input-format", help="Format of a page or export SOURCE; detected when omitted.")
-]
 PolicyOpt = Annotated[
     Path | None, typer.Option(help="Policy TOML deciding a page or export; default: the packaged policy.")
 ]
 SpansOpt = Annotated[
     bool, typer.Option(help="Score each sentence of a page or export, to mark flagged spans (about twice the time).")
 ]
+# report's --input-format before --from (its -f/--format named the output: OldFormatOpt).
+OldSourceFormatOpt = Annotated[str | None, typer.Option("--input-format", hidden=True)]
 
 
+@app.command()
 def report(
     source: SourceArg,
-    format: FormatOpt = None,
+    source_format: FromOpt = None,
+    output_format: ToOpt = None,
     output: OutputOpt = None,
-    database_url: DatabaseOpt = "sqlite:///moderation.db",
+    database_url: DatabaseOpt = DEFAULT_DATABASE_URL,
     since: SinceOpt = None,
     until: UntilOpt = None,
     site: SiteOpt = None,
     title: TitleOpt = None,
-    input_format: InputFormatOpt = None,
     policy: PolicyOpt = None,
     spans: SpansOpt = True,
+    old_output_format: OldFormatOpt = None,
+    old_source_format: OldSourceFormatOpt = None,
 ) -> None:
     """Report what readers thought and what moderation made of it: counts, sentiment, stance along reply
     chains, toxicity, decisions, flagged comments, heated sub-threads, activity and authors."""
-    try:
-        chosen = _format(format, output)
-        result = _report(source, database_url, since, until, site, title, input_format, policy, spans)
+    with user_errors():
+        output_format = renamed(
+            output_format, old_output_format, old_name="-f/--format", new_name="--to", meaning="format report writes"
+        )
+        source_format = renamed(
+            source_format, old_source_format, old_name="--input-format", new_name="--from", meaning="format of SOURCE"
+        )
+        chosen = _format(output_format, output)
+        result = _report(source, database_url, since, until, site, title, source_format, policy, spans)
         from moderation.reports.formats import render
 
         text = render(result, chosen)
-    except (InputError, DataError) as exc:
-        raise _fail(str(exc), 2) from None
-    except ModelError as exc:
-        raise _fail(str(exc), 1) from None
     if output is None:
         sys.stdout.write(text)
         return
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise _fail(f"cannot write {output}: {exc.strerror or exc}", 2) from None
+        raise fail(f"cannot write {output}: {exc.strerror or exc}", 2) from None
     err.print(f"wrote {output} ({result.counts.comments} comments, {result.counts.threads} thread(s))")
 
 
-def _fail(message: str, code: int) -> typer.Exit:
-    """One ``error:`` line on standard error (never wrapped), and the exit to raise."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _format(format: str | None, output: Path | None) -> str:
+def _format(output_format: str | None, output: Path | None) -> str:
     from moderation.reports.formats import FORMATS
 
-    if format is None:
+    if output_format is None:
         return SUFFIXES.get(output.suffix.lower(), "html") if output is not None else "html"
-    if format not in FORMATS:
-        raise InputError(f"unknown report format {format!r}; one of {', '.join(FORMATS)}")
-    return format
+    if output_format not in FORMATS:
+        raise InputError(f"unknown report format {output_format!r}; one of {', '.join(FORMATS)}")
+    return output_format
 
 
 def _stored_id(source: str) -> int | None:
@@ -121,7 +126,7 @@ def _report(
     until: str | None,
     site: str | None,
     title: str | None,
-    input_format: str | None,
+    source_format: str | None,
     policy: Path | None,
     spans: bool,
 ) -> Report:
@@ -131,11 +136,11 @@ def _report(
     article_id = _stored_id(source)
     if article_id is not None or source in STORE_WORDS:
         from moderation.reports.sources import report_from_store
-        from moderation.storage import make_engine, transaction
+        from moderation.storage import transaction
 
         if site is not None and article_id is not None:
             raise InputError("--site goes with db or site, not with one thread")
-        engine = make_engine(database_url)
+        engine = open_store(database_url)
         try:
             with transaction(engine) as session:
                 return report_from_store(session, article_id, site=site, since=start, until=end, title=title)
@@ -143,7 +148,7 @@ def _report(
             engine.dispose()
     if site is not None:
         raise InputError("--site goes with db or site, not with a page or export")
-    return _fresh(source, start, end, title, input_format, policy, spans)
+    return _fresh(source, start, end, title, source_format, policy, spans)
 
 
 def _fresh(
@@ -151,22 +156,17 @@ def _fresh(
     since: datetime | None,
     until: datetime | None,
     title: str | None,
-    input_format: str | None,
+    source_format: str | None,
     policy: Path | None,
     spans: bool,
 ) -> Report:
     from transformers.utils import logging as hf_logging
 
-    from moderation.extraction import Source
-    from moderation.extraction.fetch import is_url
     from moderation.models.scorer import Scorer
     from moderation.policy import Policy
     from moderation.reports.sources import report_for_source
 
-    if source == "-":
-        read = Source.from_bytes(sys.stdin.buffer.read(), "<stdin>")
-    else:
-        read = Source.from_url(source) if is_url(source) else Source.from_path(source)
+    read = read_source(source)
     rules = Policy.load(policy) if policy is not None else None
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
@@ -176,7 +176,7 @@ def _fresh(
         return report_for_source(
             read,
             scorer,
-            format=input_format,
+            format=source_format,
             policy=rules,
             spans=spans,
             since=since,
