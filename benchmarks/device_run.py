@@ -322,13 +322,13 @@ def _throughput(out: Path, log: Any) -> None:
         size = int(batch)
         batches = [tokenize.batch(windows, order[a : a + size]) for a in range(0, len(order), size)]
 
-        def engine_only(batches: list[Any] = batches) -> None:
-            for result in [encoder.engine.submit(arrays, sequence) for arrays, sequence in batches]:
+        def runtime_only(batches: list[Any] = batches) -> None:
+            for result in [encoder.runtime.submit(arrays, sequence) for arrays, sequence in batches]:
                 result()
 
-        rate = _rate(engine_only, len(texts))
-        results[f"engine only (pre-built batches), {mode}, batch {size}"] = rate
-        log(f"throughput: engine only {mode} batch {size}: {rate:,.0f} comments/s")
+        rate = _rate(runtime_only, len(texts))
+        results[f"runtime only (pre-built batches), {mode}, batch {size}"] = rate
+        log(f"throughput: runtime only {mode} batch {size}: {rate:,.0f} comments/s")
 
         def score(size: int = size) -> None:
             matrices = feature_matrices(encoder.encode(texts, batch_size=size))

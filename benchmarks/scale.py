@@ -1,10 +1,10 @@
-"""Corpus-scale scoring on Ray: throughput and memory of ``score_corpus(engine="ray")`` over N real comments.
+"""Corpus-scale scoring on Ray: throughput and memory of ``score_corpus(runner="ray")`` over N real comments.
 
     .venv/bin/python benchmarks/scale.py [--n 100000] [--parts 20] [--cpus 2] [--sample 1000] [--out FILE]
 
 Builds a corpus of N comments cycled from ../shared/data (Civil Comments toxic-spans comments, TweetEval
 sentiment test tweets, VAST test posts with their topic as target; 2:2:1) into ``--parts`` JSONL files in a
-temporary folder, then scores it with the Ray engine on a local Ray with ``--cpus`` CPUs (one actor per CPU)
+temporary folder, then scores it with the Ray runner on a local Ray with ``--cpus`` CPUs (one actor per CPU)
 while a thread samples, every 0.5 s, the resident memory of this driver and of every process under it (the
 Ray daemons and the actor workers). Prints and writes comments/s, peak total RSS, RSS at 10 / 50 / 90 % of
 the rows written (flat memory shows as equal figures), and checks the Ray scores against ``Scorer.predict``
@@ -145,7 +145,7 @@ def run_ray(folder: Path, out: Path, spec: Any, cpus: int) -> tuple[Any, MemoryS
 
     sampler.start()
     start = time.perf_counter()
-    result = score_corpus(folder, out, spec, engine="ray", options=CorpusOptions(num_cpus=cpus), progress=progress)
+    result = score_corpus(folder, out, spec, runner="ray", options=CorpusOptions(num_cpus=cpus), progress=progress)
     seconds = time.perf_counter() - start
     sampler.stop()
     return result, sampler, seconds, (first_rows[0][0] - start, first_rows[0][1]) if first_rows else (seconds, 0)

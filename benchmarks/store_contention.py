@@ -42,7 +42,7 @@ def run(count: int, part_comments: int, folder: Path) -> tuple[float, float, int
     engine = make_engine(f"sqlite:///{folder / f'store-{part_comments}.db'}")
     with transaction(engine) as session:
         other = pipeline.store(session, _thread("https://news.example/other", 1), [_scores()], model="m")
-        target = repository.list_comments(session, other.article_id).items[0].id
+        target = repository.list_comments(session, other.thread_id).items[0].id
     done = threading.Event()
     took: list[float] = []
 

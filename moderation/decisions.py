@@ -21,7 +21,7 @@ from moderation.scores import CommentScores
 from moderation.storage import repository
 from moderation.storage.limits import check_text
 from moderation.storage.stored import StoredComment
-from moderation.storage.tables import ArticleRow, CommentRow
+from moderation.storage.tables import CommentRow, ThreadRow
 from moderation.thread import Thread
 
 #: Why a comment a moderator had decided is back in review.
@@ -48,7 +48,7 @@ def decided_by_moderator(comment: CommentRow) -> bool:
 def apply_policy(
     session: Session,
     policy: Policy,
-    article: ArticleRow,
+    thread_row: ThreadRow,
     thread: Thread,
     scores: Sequence[CommentScores],
     *,
@@ -66,11 +66,11 @@ def apply_policy(
     holds for the text they read, never for another.
     """
     if rows is None:
-        stored = repository.stored_comments(session, article.id, [c.id for c in thread.comments], lock=True)
+        stored = repository.stored_comments(session, thread_row.id, [c.id for c in thread.comments], lock=True)
         rows = [stored[c.id] for c in thread.comments]
     decisions = []
     for comment, score, row in zip(thread.comments, scores, rows, strict=True):
-        decision = decide(policy, comment.text, score.attributes, thread_key=article.key)
+        decision = decide(policy, comment.text, score.attributes, thread_key=thread_row.key)
         decisions.append(decision)
         if old_texts and row.id in old_texts:
             _text_changed(session, row, old_texts[row.id], decision, actor=actor)
@@ -104,7 +104,7 @@ def _text_changed(session: Session, comment: CommentRow, old_text: str, decision
         subject_type="comment",
         subject_id=comment.id,
         payload={
-            "thread_id": comment.article_id,
+            "thread_id": comment.thread_id,
             "source_id": comment.source_id,
             "old_sha256": _sha256(old_text),
             "new_sha256": _sha256(comment.text),
@@ -125,19 +125,19 @@ def _attributes(comment: CommentRow) -> dict[str, float]:
 
 
 def redecide(
-    session: Session, policy: Policy, *, article_id: int | None = None, actor: str = "operator"
+    session: Session, policy: Policy, *, thread_id: int | None = None, actor: str = "operator"
 ) -> Counter[str]:
     """Re-decide every scored comment the policy has not decided under this exact policy; returns
     the new decisions' counts. Comments without scores are left alone."""
     counts: Counter[str] = Counter()
     after = 0
-    while batch := repository.comments_to_decide(session, policy.digest, article_id=article_id, after=after, lock=True):
+    while batch := repository.comments_to_decide(session, policy.digest, thread_id=thread_id, after=after, lock=True):
         for comment in batch:
             after = comment.id
             attributes = _attributes(comment)
             if not attributes or decided_by_moderator(comment):  # a moderator decided it while the query waited
                 continue
-            decision = decide(policy, comment.text, attributes, thread_key=comment.article.key)
+            decision = decide(policy, comment.text, attributes, thread_key=comment.thread.key)
             _save(session, comment, decision)
             counts[decision.action] += 1
     repository.append_audit(
@@ -146,7 +146,7 @@ def redecide(
         actor=actor,
         subject_type="policy",
         subject_id=policy.digest,
-        payload={"article_id": article_id, "decisions": dict(counts)},
+        payload={"thread_id": thread_id, "decisions": dict(counts)},
     )
     return counts
 

@@ -17,7 +17,7 @@ from moderation.scores import CommentScorer, CommentScores, Progress
 from moderation.storage import limits, repository, transaction
 from moderation.storage.db import give_way
 from moderation.storage.limits import MAX_THREAD_COMMENTS, PART_COMMENTS
-from moderation.storage.tables import ArticleRow, CommentRow
+from moderation.storage.tables import CommentRow, ThreadRow
 from moderation.thread import Thread
 
 
@@ -25,7 +25,7 @@ from moderation.thread import Thread
 class Analysis:
     """A stored thread with its scores and the policy's decisions, in comment order."""
 
-    article_id: int
+    thread_id: int
     thread: Thread
     scores: list[CommentScores]
     decisions: list[Decision]
@@ -171,15 +171,15 @@ def _check(
     stored: tuple[int, Mapping[str, CommentRow]] | None = None,
 ) -> None:
     """The thread's size after this import, and who may change a decided comment's text; ``stored``: the
-    article's id and the rows of its comments among the thread's, when the caller has them."""
+    thread's id and the rows of its comments among the thread's, when the caller has them."""
     rows: Mapping[str, CommentRow] = {}
     if stored is None:
-        article_id = repository.find_article_id(session, thread.key())
-        if article_id is not None:
-            rows = repository.stored_comments(session, article_id, [comment.id for comment in thread.comments])
+        thread_id = repository.find_thread_id(session, thread.key())
+        if thread_id is not None:
+            rows = repository.stored_comments(session, thread_id, [comment.id for comment in thread.comments])
     else:
-        article_id, rows = stored
-    held = repository.count_comments(session, article_id) if article_id is not None else 0
+        thread_id, rows = stored
+    held = repository.count_comments(session, thread_id) if thread_id is not None else 0
     total = held + sum(comment.id not in rows for comment in thread.comments)
     if total > max_comments:
         raise LimitError(
@@ -200,55 +200,55 @@ def _check(
 
 def _store_part(
     session: Session, thread: Thread, scores: list[CommentScores], how: _How, key: str
-) -> tuple[ArticleRow, list[Decision]]:
+) -> tuple[ThreadRow, list[Decision]]:
     """Store ``thread``'s comments (all, or one part) in the transaction; rows locked as they are read."""
-    article = repository.save_article(session, thread, key=key)
-    stored = repository.stored_comments(session, article.id, [c.id for c in thread.comments], lock=True)
-    _check(session, thread, how.max_comments, how.overwrite_decided, (article.id, stored))
+    thread_row = repository.save_thread_row(session, thread, key=key)
+    stored = repository.stored_comments(session, thread_row.id, [c.id for c in thread.comments], lock=True)
+    _check(session, thread, how.max_comments, how.overwrite_decided, (thread_row.id, stored))
     old_texts = {
         row.id: row.text for comment in thread.comments if (row := stored.get(comment.id)) and row.text != comment.text
     }
-    rows = repository.save_comments(session, article, thread.comments, stored)
+    rows = repository.save_comments(session, thread_row, thread.comments, stored)
     repository.score_comments(session, rows, scores, how.model, new_text=old_texts.keys())
     decisions = apply_policy(
-        session, how.policy, article, thread, scores, rows=rows, old_texts=old_texts, actor=how.actor
+        session, how.policy, thread_row, thread, scores, rows=rows, old_texts=old_texts, actor=how.actor
     )
-    return article, decisions
+    return thread_row, decisions
 
 
 def _store_thread(session: Session, thread: Thread, scores: list[CommentScores], how: _How) -> Analysis:
-    article, decisions = _store_part(session, thread, scores, how, thread.key())
-    _audit_stored(session, article, len(thread.comments), how, decisions)
-    return Analysis(article.id, thread, scores, decisions)
+    row, decisions = _store_part(session, thread, scores, how, thread.key())
+    _audit_stored(session, row, len(thread.comments), how, decisions)
+    return Analysis(row.id, thread, scores, decisions)
 
 
 def _store_in_parts(
     engine: Engine, thread: Thread, scores: list[CommentScores], how: _How, part_comments: int
 ) -> Analysis:
     decisions: list[Decision] = []
-    key, article_id, count = thread.key(), 0, len(thread.comments)
+    key, thread_id, count = thread.key(), 0, len(thread.comments)
     for start in range(0, max(count, 1), part_comments):
         if start:
             give_way(engine)  # a moderator's decision waiting for SQLite's write lock gets it now
         part = thread.model_copy(update={"comments": thread.comments[start : start + part_comments]})
         with transaction(engine) as session:
-            article, made = _store_part(session, part, scores[start : start + part_comments], how, key)
+            row, made = _store_part(session, part, scores[start : start + part_comments], how, key)
             decisions += made
             if start + part_comments >= count:
-                _audit_stored(session, article, count, how, decisions)
-            article_id = article.id
-    return Analysis(article_id, thread, scores, decisions)
+                _audit_stored(session, row, count, how, decisions)
+            thread_id = row.id
+    return Analysis(thread_id, thread, scores, decisions)
 
 
-def _audit_stored(session: Session, article: ArticleRow, comments: int, how: _How, decisions: list[Decision]) -> None:
+def _audit_stored(session: Session, row: ThreadRow, comments: int, how: _How, decisions: list[Decision]) -> None:
     repository.append_audit(
         session,
         "thread.stored",
         actor=how.actor,
-        subject_type="article",
-        subject_id=article.id,
+        subject_type="thread",
+        subject_id=row.id,
         payload={
-            "key": article.key,
+            "key": row.key,
             "comments": comments,
             "model": how.model,
             "policy": how.policy.digest,

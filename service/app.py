@@ -1,4 +1,4 @@
-"""``create_app``: the FastAPI application. The model and engines are built here, never at import."""
+"""``create_app``: the FastAPI application. The model and the store's engine are built here, never at import."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from moderation.storage import make_engine
 from service import budget, docs, problems
 from service.batching import MicroBatcher
 from service.config import Settings
-from service.deps import Desk
+from service.deps import AppState
 from service.logs import redact_logs
 from service.metrics import Metrics
 from service.ratelimit import RateLimiter
@@ -96,27 +96,29 @@ class Measure:
         try:
             await self.app(scope, receive, sending)
         finally:
-            desk = getattr(scope["app"].state, "desk", None)
-            if desk is not None:  # every label from a fixed set (service/metrics.py)
-                desk.metrics.observe_request(scope["method"], scope.get("route"), status, time.perf_counter() - started)
+            state = getattr(scope["app"].state, "app_state", None)
+            if state is not None:  # every label from a fixed set (service/metrics.py)
+                state.metrics.observe_request(
+                    scope["method"], scope.get("route"), status, time.perf_counter() - started
+                )
 
 
 class _TooLarge(Exception):
     pass
 
 
-async def _write_key_uses(desk: Desk) -> None:
+async def _write_key_uses(state: AppState) -> None:
     """Every :data:`keys.TOUCH_INTERVAL`, the keys' uses noted by requests go to the database, off every
     request's path (moderation/keys.py, ``KeyUses``)."""
     while True:
         await asyncio.sleep(keys.TOUCH_INTERVAL.total_seconds())
-        await _flush_key_uses(desk)
+        await _flush_key_uses(state)
 
 
-async def _flush_key_uses(desk: Desk) -> None:
+async def _flush_key_uses(state: AppState) -> None:
     """A failed write (the database busy for longer than its timeout) is retried the next time."""
     try:
-        await asyncio.to_thread(desk.key_uses.write, desk.engine)
+        await asyncio.to_thread(state.key_uses.write, state.engine)
     except Exception:
         logger.warning("could not record the API keys' last use; retrying later", exc_info=True)
 
@@ -142,7 +144,7 @@ def create_app(settings: Settings | None = None, *, scorer: CommentScorer | None
         )
         policy = Policy.load(settings.policy) if settings.policy else Policy.default()
         engine = make_engine(settings.database_url)
-        app.state.desk = Desk(
+        app.state.app_state = AppState(
             settings,
             engine,
             model,
@@ -154,14 +156,14 @@ def create_app(settings: Settings | None = None, *, scorer: CommentScorer | None
             ExtractionPool(workers=settings.extract_workers, deadline_s=settings.extract_deadline_s),
         )
         settle_loaded_model()
-        writer = asyncio.create_task(_write_key_uses(app.state.desk))
+        writer = asyncio.create_task(_write_key_uses(app.state.app_state))
         yield
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writer
         await batcher.close()
-        app.state.desk.extraction.close()
-        await _flush_key_uses(app.state.desk)
+        app.state.app_state.extraction.close()
+        await _flush_key_uses(app.state.app_state)
         engine.dispose()
 
     app = FastAPI(

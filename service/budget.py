@@ -6,7 +6,7 @@ One request may hold at most ``max_items`` comments of at most ``max_comment_cha
 budget of characters per minute (429 with ``Retry-After`` when spent). Text that is no Unicode (a lone
 surrogate from a JSON ``"\\ud800"`` escape, in an uploaded export too) is refused with 422 naming its field
 before it can reach the tokenizer. The scoring queue's bound (503) and a gone client's cancelled work are
-:class:`service.batching.MicroBatcher`'s and :meth:`service.deps.Desk.score`'s.
+:class:`service.batching.MicroBatcher`'s and :meth:`service.deps.AppState.score`'s.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from service.ratelimit import RateLimiter
 
 
 @dataclass
-class Desk:
+class AppState:
     """What every request shares: built once in the app's lifespan."""
 
     settings: Settings
@@ -123,19 +123,19 @@ def rate_key(request: Request) -> str:
     return f"address:{request.client.host if request.client else 'unknown'}"
 
 
-async def get_desk(request: Request) -> Desk:
+async def get_state(request: Request) -> AppState:
     """Async because it does no I/O: FastAPI runs a plain ``def`` dependency in its thread pool, a thread
     hop on every request."""
-    desk: Desk = request.app.state.desk
-    return desk
+    state: AppState = request.app.state.app_state
+    return state
 
 
-DeskDep = Annotated[Desk, Depends(get_desk)]
+StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_session(desk: DeskDep) -> Iterator[Session]:
+def get_session(state: StateDep) -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back if it raises."""
-    with transaction(desk.engine) as session:
+    with transaction(state.engine) as session:
         yield session
 
 
@@ -173,7 +173,7 @@ def require(scope: str, *, how: str | None = None) -> Callable[..., keys.ApiKey 
     """A dependency that admits a request holding a live key with ``scope`` (reads may be open). ``how``: what
     the 401 for a missing key tells the client (by default, the ways this route takes a key)."""
 
-    def check(request: Request, desk: DeskDep) -> keys.ApiKey | None:
+    def check(request: Request, state: StateDep) -> keys.ApiKey | None:
         if "key" in request.query_params and not query_key_allowed(request):
             raise ProblemError(
                 401,
@@ -181,11 +181,11 @@ def require(scope: str, *, how: str | None = None) -> Callable[..., keys.ApiKey 
                 "send it as 'Authorization: Bearer <key>' (or 'X-API-Key: <key>'); only the Perspective and Coral "
                 "routes take ?key=",
             )
-        if scope == "read" and desk.settings.open_reads:
-            retry = desk.limiter.acquire(rate_key(request))
+        if scope == "read" and state.settings.open_reads:
+            retry = state.limiter.acquire(rate_key(request))
             if retry is not None:
                 raise ProblemError(
-                    429, "Too many requests", f"rate limit of {desk.limiter.per_minute}/minute", retry_after=retry
+                    429, "Too many requests", f"rate limit of {state.limiter.per_minute}/minute", retry_after=retry
                 )
             return None
         token = _token(request)
@@ -193,18 +193,18 @@ def require(scope: str, *, how: str | None = None) -> Callable[..., keys.ApiKey 
             raise ProblemError(
                 401, "API key required", how or (SEND_KEY_OR_QUERY if query_key_allowed(request) else SEND_KEY)
             )
-        with transaction(desk.engine) as session:  # reads only: a write would queue behind an import
+        with transaction(state.engine) as session:  # reads only: a write would queue behind an import
             key = keys.verify_key(session, token, touch=False)
         if key is None:
             raise ProblemError(401, "Invalid API key")
-        desk.key_uses.note(key.prefix)
+        state.key_uses.note(key.prefix)
         if not key.allows(scope):
             raise ProblemError(403, "Forbidden", f"this key lacks the {scope!r} scope")
         request.state.rate_key = f"key:{key.prefix}"
-        retry = desk.limiter.acquire(key.prefix)
+        retry = state.limiter.acquire(key.prefix)
         if retry is not None:
             raise ProblemError(
-                429, "Too many requests", f"rate limit of {desk.limiter.per_minute}/minute", retry_after=retry
+                429, "Too many requests", f"rate limit of {state.limiter.per_minute}/minute", retry_after=retry
             )
         return key
 

@@ -2,9 +2,9 @@
 
 Every label takes its values from a fixed set, whatever a client sends: a label value a client chooses is a new
 time series each, and 2,000 requests with made-up methods once grew ``/metrics`` from 36 KB to 16 MB. ``method``
-is one of :data:`METHODS` or ``OTHER``; ``route`` is the path template of the route that answered (``/v1/threads/{
-article_id}``, never the path itself) or ``unmatched``; ``status`` is the status code, a number from 100 to 599
-(``other`` otherwise).
+is one of :data:`METHODS` or ``OTHER``; ``route`` is the path template of the route that answered
+(``/v1/threads/{thread_id}``, never the path itself) or ``unmatched``; ``status`` is the status code, a number
+from 100 to 599 (``other`` otherwise).
 """
 
 from __future__ import annotations

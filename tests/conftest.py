@@ -282,7 +282,7 @@ def make_client(tmp_path: Path, bundled_scorer: Any) -> Iterator[Callable[..., A
         client.__enter__()
         clients.append(client)
         if scopes is not None:
-            with transaction(app.state.desk.engine) as session:
+            with transaction(app.state.app_state.engine) as session:
                 token = keys.create_key(session, "test", scopes).token
             client.headers["Authorization"] = f"Bearer {token}"
         return client

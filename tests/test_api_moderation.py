@@ -120,7 +120,7 @@ def test_the_audit_log_pages_newest_first_and_filters(client: Client) -> None:
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
     assert [e["action"] for e in entries].count("thread.stored") == 3
     stored_only = walk(client, "/v1/audit", action="thread.stored", limit=1)
-    assert len(stored_only) == 3 and all(e["subject_type"] == "article" for e in stored_only)
+    assert len(stored_only) == 3 and all(e["subject_type"] == "thread" for e in stored_only)
     assert client.get("/v1/audit", params={"action": "nothing.like.this"}).json()["items"] == []
     problem(client.get("/v1/audit", params={"cursor": "bm9wZQ"}), 422)
     problem(client.get("/v1/queue", params={"cursor": "bm9wZQ"}), 422)
@@ -130,20 +130,20 @@ def test_applying_a_changed_policy_redecides_without_rescoring(client: Client) -
     thread_id, comments = stored(client)
     moderated = comments[1]["id"]  # approved by the policy; a moderator sends it to review
     client.post(f"/v1/comments/{moderated}/decision", json={"action": "review", "note": "check"})
-    desk = client.app.state.desk
+    state = client.app.state.app_state
 
     def scored_at() -> list[object]:
-        with transaction(desk.engine) as session:
+        with transaction(state.engine) as session:
             return list(session.scalars(select(ScoreRow.scored_at).order_by(ScoreRow.id)))
 
     before = scored_at()
     assert client.post("/v1/policy:apply").json()["redecided"] == 0  # nothing changed
 
-    desk.policy = Policy.loads('banned_words = ["islands"]\n')  # as if restarted with a new policy file
+    state.policy = Policy.loads('banned_words = ["islands"]\n')  # as if restarted with a new policy file
     response = client.post("/v1/policy:apply", params={"thread_id": thread_id})
     assert response.status_code == 200, response.text
     applied = response.json()
-    assert applied["policy"] == desk.policy.digest and applied["thread_id"] == thread_id
+    assert applied["policy"] == state.policy.digest and applied["thread_id"] == thread_id
     assert applied["redecided"] == len(TEXTS) - 1  # every comment but the moderator's
     assert applied["decisions"] == {"approve": 3, "review": 0, "reject": 3}
     assert scored_at() == before  # same rows, same times: nothing was scored again
@@ -151,9 +151,9 @@ def test_applying_a_changed_policy_redecides_without_rescoring(client: Client) -
     after = {c["id"]: c["decision"] for c in walk(client, f"/v1/threads/{thread_id}/comments")}
     assert after[moderated]["action"] == "review" and after[moderated]["decided_by"].startswith("key:")
     assert [after[c["id"]]["action"] for c in comments if "islands" in c["text"]] == ["reject"] * 3
-    assert all(d["policy_digest"] == desk.policy.digest for i, d in after.items() if i != moderated)
+    assert all(d["policy_digest"] == state.policy.digest for i, d in after.items() if i != moderated)
     (entry,) = client.get("/v1/audit", params={"action": "policy.applied", "limit": 1}).json()["items"]
-    assert entry["subject_id"] == desk.policy.digest and entry["payload"]["article_id"] == thread_id
+    assert entry["subject_id"] == state.policy.digest and entry["payload"]["thread_id"] == thread_id
     assert "no thread 999" in problem(client.post("/v1/policy:apply", params={"thread_id": 999}), 404)["detail"]
 
 

@@ -128,7 +128,7 @@ def test_the_limiter_spends_costs_and_lets_a_cost_over_a_minute_through_a_full_b
 
 def test_a_full_queue_answers_503_with_retry_after_on_every_scoring_route(make_client: MakeClient) -> None:
     client = make_client(queue_max_comments=10)
-    batcher = client.app.state.desk.batcher
+    batcher = client.app.state.app_state.batcher
     batcher.queued = 10  # as if ten comments were waiting
     try:
         busy = client.post(SCORE, json={"comments": [{"text": "hello"}]})

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from moderation.cli import app, pipeline
 from moderation.storage import make_engine, transaction
-from moderation.storage.tables import ArticleRow, CommentRow, ScoreRow
+from moderation.storage.tables import CommentRow, ScoreRow, ThreadRow
 from tests.conftest import EXAMPLE
 from tests.test_data import write_benchmark_files
 
@@ -98,12 +98,12 @@ def test_analyze_scores_and_stores_the_example_idempotently(tmp_path: Path, monk
         assert result.exit_code == 0, result.output
     assert "Territorial disputes" in result.stdout
     assert "The Soviet Union was willing" in result.stdout
-    assert "stored as article 1" in result.stdout
+    assert "stored as thread 1" in result.stdout
     header = next(line for line in result.stdout.splitlines() if "comment" in line and "toxic" in line)
     assert "lang" in header
     assert re.search(r"│ en +│", result.stdout)  # the comment's detected language, in its own column
     with transaction(make_engine(url)) as session:
-        counts = [session.scalar(select(func.count()).select_from(t)) for t in (ArticleRow, CommentRow, ScoreRow)]
+        counts = [session.scalar(select(func.count()).select_from(t)) for t in (ThreadRow, CommentRow, ScoreRow)]
         assert session.scalar(select(CommentRow.language)) == "en"
     assert counts == [1, 1, 1]
 
@@ -120,7 +120,7 @@ def test_analyze_stores_every_thread_of_a_multi_thread_export(tmp_path: Path) ->
     url = f"sqlite:///{tmp_path / 'multi.db'}"
     result = runner.invoke(app, ["analyze", str(export), "--database-url", url])
     assert result.exit_code == 0, result.output
-    assert "stored as articles 1, 2" in result.stdout
+    assert "stored as threads 1, 2" in result.stdout
     with transaction(make_engine(url)) as session:
         assert session.scalar(select(func.count()).select_from(CommentRow)) == 3
 

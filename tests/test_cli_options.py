@@ -39,11 +39,13 @@ def test_every_option_name_means_one_thing_in_every_command() -> None:
     for name, command in COMMANDS.items():
         for param in command.params:
             if isinstance(param, TyperOption) and param.hidden:
-                assert set(param.opts) <= {"--format", "-f", "--input-format", "--json"}, name
+                assert set(param.opts) <= {"--format", "-f", "--input-format", "--json", "--engine", "--article"}, name
             elif isinstance(param, TyperOption):
                 for opt in param.opts:
                     meanings.setdefault(opt, set()).add(param.name or "")
-    assert {"--format", "-f", "--input-format", "--json"}.isdisjoint(meanings)
+    assert {"--format", "-f", "--input-format", "--json", "--engine", "--article"}.isdisjoint(meanings)
+    assert meanings["--runner"] == {"runner"}
+    assert meanings["--thread"] == {"thread"}
     assert meanings["--from"] == {"source_format"} and meanings["--to"] == {"output_format"}
     assert meanings["--database-url"] == {"database_url"}
     stores = [name for name, command in COMMANDS.items() if any(p.name == "database_url" for p in command.params)]
@@ -97,10 +99,10 @@ def test_old_and_new_spelling_together_are_refused() -> None:
 
 def test_report_takes_to_and_its_old_format_option_with_a_warning(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    engine, article_id = store_tiny(url)
+    engine, thread_id = store_tiny(url)
     engine.dispose()
-    new = runner.invoke(app, ["report", f"thread:{article_id}", "--to", "json", "--database-url", url])
-    old = runner.invoke(app, ["report", f"thread:{article_id}", "-f", "json", "--database-url", url])
+    new = runner.invoke(app, ["report", f"thread:{thread_id}", "--to", "json", "--database-url", url])
+    old = runner.invoke(app, ["report", f"thread:{thread_id}", "-f", "json", "--database-url", url])
     assert new.exit_code == old.exit_code == 0, old.output
     assert json.loads(new.stdout)["counts"] == json.loads(old.stdout)["counts"]
     assert new.stderr == ""

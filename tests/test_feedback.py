@@ -169,7 +169,7 @@ def test_corals_suggestion_is_stored_without_its_text_and_listed_for_moderators(
     assert (item["attribute"], item["score"], item["language"]) == ("TOXICITY", 1.0, "en")
     assert (item["community_id"], item["client_token"]) == ("Coral:https://news.example", "comment:42")
     assert item["source"].startswith("key:") and item["source"].endswith(" (test)")
-    url = str(client.app.state.desk.settings.database_url).removeprefix("sqlite:///")
+    url = str(client.app.state.app_state.settings.database_url).removeprefix("sqlite:///")
     stored = b"".join(path.read_bytes() for path in Path(url).parent.glob(Path(url).name + "*"))
     assert COMMENT.encode() not in stored and text_digest(COMMENT).encode() in stored
 

@@ -15,7 +15,7 @@ from moderation import Article, Comment, CommentScores, InputError, Thread, keys
 from moderation.decisions import moderate
 from moderation.scores import LabelScores
 from moderation.storage import limits, repository, transaction
-from moderation.storage.tables import ArticleRow, CommentRow
+from moderation.storage.tables import CommentRow, ThreadRow
 
 
 def scores() -> CommentScores:
@@ -61,7 +61,7 @@ def test_a_value_the_database_cannot_hold_is_refused_by_name_and_nothing_is_stor
     with pytest.raises(InputError, match=message.replace(".", r"\.")), transaction(engine) as session:
         pipeline.store(session, bad, [scores()], model="m")
     with transaction(engine) as session:
-        assert session.scalar(select(func.count()).select_from(ArticleRow)) == 0
+        assert session.scalar(select(func.count()).select_from(ThreadRow)) == 0
         assert session.scalar(select(func.count()).select_from(CommentRow)) == 0
 
 
@@ -86,8 +86,8 @@ def _cursor(*parts: Any) -> str:
 @pytest.mark.parametrize(
     "listing",
     [
-        ("articles", 2**40),
-        ("articles", 2**70),
+        ("threads", 2**40),
+        ("threads", 2**70),
         ("comments", 2**31, 1),
         ("queue", float("nan"), 1),
         ("queue", float("inf"), 1),
@@ -98,7 +98,7 @@ def _cursor(*parts: Any) -> str:
 def test_a_crafted_cursor_is_the_callers_error_on_both_databases(engine: Engine, listing: tuple[Any, ...]) -> None:
     cursor = _cursor(*listing)
     calls = {
-        "articles": lambda session: repository.list_articles(session, cursor=cursor),
+        "threads": lambda session: repository.list_threads(session, cursor=cursor),
         "comments": lambda session: repository.list_comments(session, 1, cursor=cursor),
         "queue": lambda session: repository.review_queue(session, cursor=cursor),
         "audit": lambda session: repository.list_audit(session, cursor=cursor),

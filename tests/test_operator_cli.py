@@ -66,6 +66,12 @@ def test_policy_apply_re_decides_from_stored_scores_without_re_scoring(tmp_path:
     with transaction(engine) as session:
         assert session.scalars(select(DecisionRow.decision)).all() == ["reject"]
         assert session.scalars(select(ScoreRow.scored_at)).all() == scored_at
+    other = runner.invoke(app, ["policy", "apply", "--thread", "2", "--database-url", url])
+    assert other.exit_code == 0, other.output
+    assert "nothing to change" in other.stdout
+    old = runner.invoke(app, ["policy", "apply", "--article", "1", "--database-url", url])
+    assert old.exit_code == 0, old.output
+    assert "use --thread 1" in old.stderr and "re-decided 1 comments" in old.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text("thresholds = 3\n", encoding="utf-8")
     assert runner.invoke(app, ["policy", "apply", "--policy", str(bad), "--database-url", url]).exit_code == 2

@@ -286,7 +286,7 @@ def test_span_annotations_score_each_sentence(make_client: Client) -> None:
 
 def _row_counts(client: Any) -> dict[str, int]:
     tables = ("articles", "comments", "scores", "attribute_scores", "decisions", "audit_log")
-    with client.app.state.desk.engine.connect() as connection:
+    with client.app.state.app_state.engine.connect() as connection:
         return {table: connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() for table in tables}
 
 

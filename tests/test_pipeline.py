@@ -49,9 +49,9 @@ def thread(texts: list[str], url: str = "https://news.example/a") -> Thread:
 def rows(engine: Engine, url: str = "https://news.example/a") -> dict[str, CommentRow]:
     """The thread's comments by source id, with their decisions and scores."""
     with transaction(engine) as session:
-        article_id = repository.find_article_id(session, url)
-        assert article_id is not None
-        return {row.source_id: row for row in repository.list_comments(session, article_id, limit=1000).items}
+        thread_id = repository.find_thread_id(session, url)
+        assert thread_id is not None
+        return {row.source_id: row for row in repository.list_comments(session, thread_id, limit=1000).items}
 
 
 def sha256(text: str) -> str:
@@ -86,7 +86,7 @@ def test_a_new_text_sends_a_moderators_decision_back_to_review_rescored_and_audi
     entry = audit[str(laundered.id)]
     assert entry.actor == "key:ingest"
     assert entry.payload == {
-        "thread_id": laundered.article_id,
+        "thread_id": laundered.thread_id,
         "source_id": "c0",
         "old_sha256": sha256("a kind word"),
         "new_sha256": sha256("now a nasty insult"),
@@ -150,7 +150,7 @@ def test_a_large_import_is_stored_in_parts_as_one_thread(engine: Engine) -> None
         assert session.scalar(select(func.count()).select_from(CommentRow)) == 23
         stored = repository.list_audit(session, action="thread.stored").items
     assert [entry.payload["comments"] for entry in stored] == [23, 23]  # one entry per import, not per part
-    assert {entry.subject_id for entry in stored} == {str(analysis.article_id)}
+    assert {entry.subject_id for entry in stored} == {str(analysis.thread_id)}
 
 
 def _in_thread(work: Callable[[], Any], errors: list[BaseException]) -> threading.Thread:

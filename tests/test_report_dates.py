@@ -132,12 +132,12 @@ def test_a_date_stored_before_the_window_reads_back_dropped(tmp_path: Path) -> N
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     try:
         with transaction(engine) as session:
-            article_id = repository.save_thread(session, _thread([datetime(2024, 1, 2, tzinfo=UTC)] * 2)).id
+            thread_id = repository.save_thread(session, _thread([datetime(2024, 1, 2, tzinfo=UTC)] * 2)).id
         with transaction(engine) as session:
             far = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
             session.execute(update(CommentRow).where(CommentRow.source_id == "1").values(published=far))
         with transaction(engine) as session:
-            for report in (report_from_store(session, article_id), report_from_store(session)):
+            for report in (report_from_store(session, thread_id), report_from_store(session)):
                 assert report.counts.undated == 1
                 assert all(len(render(report, form)) < 100_000 for form in ("json", "md", "html", "csv"))
     finally:

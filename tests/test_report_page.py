@@ -9,7 +9,7 @@ import re
 
 from moderation.policy import Decision, Policy, Thresholds, decide
 from moderation.reports import ThreadData, render, report_for_threads
-from moderation.reports.model import Report, Scope
+from moderation.reports.document import Report, Scope
 from moderation.reports.titles import not_argumentative
 from moderation.thread import Article, Comment, Thread
 from tests.test_reports import made_scores, tiny_thread

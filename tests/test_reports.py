@@ -344,28 +344,28 @@ def store_tiny(url: str) -> tuple[Any, int]:
     engine = make_engine(url)
     thread, scores = tiny_thread()
     with transaction(engine) as session:
-        article = repository.save_thread(session, thread)
-        repository.save_scores(session, article, thread, scores, "hand-made")
-        apply_policy(session, Policy.default(), article, thread, scores)
-        article_id = article.id
-    return engine, article_id
+        saved = repository.save_thread(session, thread)
+        repository.save_scores(session, saved, thread, scores, "hand-made")
+        apply_policy(session, Policy.default(), saved, thread, scores)
+        thread_id = saved.id
+    return engine, thread_id
 
 
 def test_the_stored_report_reads_stored_scores_and_decisions(tmp_path: Path, tiny_report: Report) -> None:
-    engine, article_id = store_tiny(f"sqlite:///{tmp_path / 'store.db'}")
+    engine, thread_id = store_tiny(f"sqlite:///{tmp_path / 'store.db'}")
     with transaction(engine) as session:
-        stored = report_from_store(session, article_id)
-    assert stored.models == ["hand-made"] and stored.threads[0].article_id == article_id
+        stored = report_from_store(session, thread_id)
+    assert stored.models == ["hand-made"] and stored.threads[0].thread_id == thread_id
     same = {"generated_at", "scope", "models", "threads"}
     assert stored.model_dump(exclude=same) == tiny_report.model_dump(exclude=same)
     with transaction(engine) as session:
-        comment_id = next(c.id for c in repository.list_comments(session, article_id).items if c.source_id == "d")
+        comment_id = next(c.id for c in repository.list_comments(session, thread_id).items if c.source_id == "d")
         moderate(session, comment_id, "reject", actor="editor")
     with transaction(engine) as session:
         site = report_from_store(session, site="www.news.example.org", since=date(2024, 5, 1))
         elsewhere = report_from_store(session, site="elsewhere.example")
         with pytest.raises(NotFoundError):
-            report_from_store(session, article_id + 1)
+            report_from_store(session, thread_id + 1)
     assert site.scope.kind == "site" and site.scope.site == "news.example.org" and site.counts.comments == 5
     assert site.decisions.by_moderator == 1 and buckets(site.decisions.actions)["reject"][0] == 2
     assert elsewhere.counts.threads == 0 and elsewhere.sentiment.n == 0
@@ -374,9 +374,9 @@ def test_the_stored_report_reads_stored_scores_and_decisions(tmp_path: Path, tin
 
 def test_the_report_command_reads_stored_threads(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    engine, article_id = store_tiny(url)
+    engine, thread_id = store_tiny(url)
     engine.dispose()
-    result = runner.invoke(app, ["report", f"thread:{article_id}", "--to", "json", "--database-url", url])
+    result = runner.invoke(app, ["report", f"thread:{thread_id}", "--to", "json", "--database-url", url])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["counts"]["comments"] == 6
     out = tmp_path / "site.csv"
@@ -416,26 +416,26 @@ def test_the_report_command_scores_a_page_in_memory(
 
 def store_in_client(client: Any) -> int:
     thread, scores = tiny_thread()
-    with transaction(client.app.state.desk.engine) as session:
-        article = repository.save_thread(session, thread)
-        repository.save_scores(session, article, thread, scores, "hand-made")
-        apply_policy(session, Policy.default(), article, thread, scores)
-        article_id: int = article.id
-    return article_id
+    with transaction(client.app.state.app_state.engine) as session:
+        saved = repository.save_thread(session, thread)
+        repository.save_scores(session, saved, thread, scores, "hand-made")
+        apply_policy(session, Policy.default(), saved, thread, scores)
+        thread_id: int = saved.id
+    return thread_id
 
 
 def test_the_api_serves_a_thread_report_in_every_format(make_client: Callable[..., Any]) -> None:
     client = make_client(scopes=("read",))
-    article_id = store_in_client(client)
-    answer = client.get(f"/v1/threads/{article_id}/report")
+    thread_id = store_in_client(client)
+    answer = client.get(f"/v1/threads/{thread_id}/report")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/json")
     jsonschema.validate(answer.json(), committed_schema(), cls=jsonschema.Draft202012Validator)
     assert answer.json()["counts"]["comments"] == 6
-    html = client.get(f"/v1/threads/{article_id}/report.html")
+    html = client.get(f"/v1/threads/{thread_id}/report.html")
     assert html.headers["content-type"].startswith("text/html") and '<svg class="chart"' in html.text
-    markdown = client.get(f"/v1/threads/{article_id}/report.md")
+    markdown = client.get(f"/v1/threads/{thread_id}/report.md")
     assert markdown.headers["content-type"].startswith("text/markdown") and markdown.text.startswith("# Tiny")
-    table = client.get(f"/v1/threads/{article_id}/report.csv", params={"since": "2024-05-01T11:00:00Z"})
+    table = client.get(f"/v1/threads/{thread_id}/report.csv", params={"since": "2024-05-01T11:00:00Z"})
     assert table.headers["content-type"].startswith("text/csv") and len(table.text.strip().splitlines()) == 4
 
 

@@ -71,7 +71,7 @@ def test_int8_scores_a_comment_the_same_whatever_shares_its_batch(int8: Encoder)
 def test_int8_runs_every_weight_matrix_in_integers_with_one_scale_per_token(int8: Encoder) -> None:
     import onnx
 
-    graph = onnx.load(str(int8.engine.path)).graph  # type: ignore[attr-defined]
+    graph = onnx.load(str(int8.runtime.path)).graph  # type: ignore[attr-defined]
     weights = {init.name for init in graph.initializer if len(init.dims) == 2}
     float_matmuls = [node.name for node in graph.node if node.op_type == "MatMul" and node.input[1] in weights]
     assert not float_matmuls
@@ -102,8 +102,8 @@ def test_the_export_is_cached_under_the_weights_digest(
 
     monkeypatch.setattr(runtime, "_export", no_export)
     again = Encoder.load(tiny_encoder_dir, mode="int8", cache_dir=cache)
-    assert again.engine.path == int8.engine.path  # type: ignore[attr-defined]
-    assert int8.engine.path.parent.parent == cache  # type: ignore[attr-defined]
+    assert again.runtime.path == int8.runtime.path  # type: ignore[attr-defined]
+    assert int8.runtime.path.parent.parent == cache  # type: ignore[attr-defined]
 
 
 @needs_onnxruntime
@@ -114,9 +114,9 @@ def test_fine_tuned_layers_get_their_own_export(tiny_encoder_dir: Path, int8: En
     save_file({k: v.contiguous() for k, v in tuned.items()}, str(tmp_path / "encoder.safetensors"))
     encoder = Encoder.load(tiny_encoder_dir, mode="int8", cache_dir=tmp_path / "cache")
     before = encoder.encode(TEXTS).comment
-    first = encoder.engine.path  # type: ignore[attr-defined]
+    first = encoder.runtime.path  # type: ignore[attr-defined]
     encoder.load_weights(tmp_path / "encoder.safetensors")
-    assert encoder.mode == "int8" and encoder.engine.path != first  # type: ignore[attr-defined]
+    assert encoder.mode == "int8" and encoder.runtime.path != first  # type: ignore[attr-defined]
     after = encoder.encode(TEXTS).comment
     assert not np.allclose(before, after, atol=1e-4)
     reference = Encoder.load(tiny_encoder_dir)
@@ -131,7 +131,9 @@ def test_auto_picks_the_fastest_mode_that_agrees_with_fp32_on_this_cpu(
 ) -> None:
     monkeypatch.setattr(runtime, "has_native_bf16", lambda: True)
     speeds = {"int8": 0.02, "bf16": 0.02, "fp32": 0.02, fastest: 0.01}
-    monkeypatch.setattr(runtime, "time_engines", lambda tokenizer, engines: {e.mode: speeds[e.mode] for e in engines})
+    monkeypatch.setattr(
+        runtime, "time_runtimes", lambda tokenizer, runtimes: {e.mode: speeds[e.mode] for e in runtimes}
+    )
     encoder = Encoder.load(tiny_encoder_dir, mode="auto", cache_dir=cache / fastest)
     assert encoder.mode == fastest, encoder.mode_reason
     assert "fastest that agrees with fp32" in encoder.mode_reason and "probe cosine" in encoder.mode_reason
@@ -146,10 +148,10 @@ def test_auto_measures_once_per_machine_and_keeps_the_answer(
     stored = list((cache / "auto").glob("*.json"))
     assert len(stored) == 1 and {"int8", "bf16", "fp32"} <= json.loads(stored[0].read_text()).keys()
 
-    def no_timing(tokenizer: object, engines: object) -> dict[str, float]:
+    def no_timing(tokenizer: object, runtimes: object) -> dict[str, float]:
         raise AssertionError("timed again although this machine's answer is cached")
 
-    monkeypatch.setattr(runtime, "time_engines", no_timing)
+    monkeypatch.setattr(runtime, "time_runtimes", no_timing)
     assert Encoder.load(tiny_encoder_dir, mode="auto", cache_dir=cache).mode == first.mode
 
 
@@ -178,7 +180,7 @@ def test_unknown_modes_and_int8_off_cpu_are_model_errors(tiny_encoder_dir: Path,
     with pytest.raises(ModelError, match="unknown mode 'int4'"):
         fp32.set_mode("int4")
     with pytest.raises(ModelError, match="int8 runs on CPU"):
-        runtime.select_engine(fp32.model, fp32.tokenizer, "int8", device="cuda")
+        runtime.select_runtime(fp32.model, fp32.tokenizer, "int8", device="cuda")
     assert fp32.mode == "fp32"
 
 

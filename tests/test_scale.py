@@ -1,4 +1,4 @@
-"""Corpus-scale scoring (moderation.scale): the Ray engine against the in-process scorer, resume, crash
+"""Corpus-scale scoring (moderation.scale): the Ray runner against the in-process scorer, resume, crash
 safety and the ``score``/``analyze`` commands, on a local Ray with 2 CPUs and ~30 comments."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from moderation.models.scorer import Scorer
 from moderation.scale import CorpusOptions, ScorerSpec, output_schema, score_corpus
 from moderation.scores import ATTRIBUTES, TASK_LABELS, CommentScores
 from moderation.storage import make_engine, transaction
-from moderation.storage.tables import ArticleRow, CommentRow, DecisionRow
+from moderation.storage.tables import CommentRow, DecisionRow, ThreadRow
 from tests.conftest import EXAMPLE
 
 runner = CliRunner()
@@ -67,7 +67,7 @@ TARGETS = ["the new tax", None, "the peace talks"]
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    """One local Ray with 2 CPUs for the module; the engine joins it instead of starting its own."""
+    """One local Ray with 2 CPUs for the module; the runner joins it instead of starting its own."""
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
@@ -112,12 +112,12 @@ def _expected(scores: Sequence[CommentScores], rows: Sequence[dict[str, Any]]) -
     return pa.table(values)
 
 
-def test_ray_engine_gives_predicts_scores_with_ids_order_and_schema(
+def test_ray_runner_gives_predicts_scores_with_ids_order_and_schema(
     local_ray: None, tmp_path: Path, bundled_scorer: Scorer
 ) -> None:
     rows = _write_corpus(tmp_path / "in")
     options = CorpusOptions(chunk_rows=4, actors=2)  # many small batches over two actors: order must hold
-    result = score_corpus(tmp_path / "in", tmp_path / "out", ScorerSpec(), engine="ray", options=options)
+    result = score_corpus(tmp_path / "in", tmp_path / "out", ScorerSpec(), runner="ray", options=options)
     assert result.rows == 30 and [p.name for p in result.written] == ["a.parquet", "b.parquet", "c.parquet"]
     table = _read_outputs(tmp_path / "out")
     assert table.schema.remove_metadata() == output_schema()
@@ -207,11 +207,11 @@ def test_a_crash_mid_file_leaves_no_output_for_it_and_the_rerun_completes_it(
     assert [p.name for p in result.written] == ["b.parquet", "c.parquet"] and result.rows == 20
 
 
-def test_score_command_writes_parquet_with_the_ray_engine_and_skips_it_on_rerun(
+def test_score_command_writes_parquet_with_the_ray_runner_and_skips_it_on_rerun(
     local_ray: None, tmp_path: Path
 ) -> None:
     _write_corpus(tmp_path / "in")
-    args = ["score", str(tmp_path / "in"), "--engine", "ray", "--out", str(tmp_path / "out"), "--actors", "1"]
+    args = ["score", str(tmp_path / "in"), "--runner", "ray", "--out", str(tmp_path / "out"), "--actors", "1"]
     result = runner.invoke(app, [*args, "--keep-text"])
     assert result.exit_code == 0, result.output
     assert "30 comment(s) into 3 file(s)" in " ".join(result.stderr.split())
@@ -229,6 +229,19 @@ def test_score_command_needs_out_for_a_folder(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--out" in result.stderr
 
 
+def test_the_old_engine_option_still_names_the_runner_with_a_warning(tmp_path: Path) -> None:
+    """``--runner`` was ``--engine`` before "engine" came to name the store's SQLAlchemy engine only."""
+    _write_corpus(tmp_path / "in")
+    result = runner.invoke(app, ["score", str(tmp_path / "in"), "--engine", "local"])
+    assert result.exit_code == 2
+    warning, error = result.stderr.splitlines()
+    assert warning == "warning: --engine is deprecated: here it names the runner (local or ray); use --runner local"
+    assert error.startswith("error: ") and "--out" in error
+    both = runner.invoke(app, ["analyze", str(tmp_path / "in"), "--runner", "local", "--engine", "local"])
+    assert both.exit_code == 2
+    assert both.stderr.strip() == "error: --engine is the old spelling of --runner: give --runner only"
+
+
 def test_analyze_command_with_ray_stores_every_thread_with_decisions_and_skips_them_on_rerun(
     local_ray: None, tmp_path: Path
 ) -> None:
@@ -243,14 +256,14 @@ def test_analyze_command_with_ray_stores_every_thread_with_decisions_and_skips_t
         encoding="utf-8",
     )
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    result = runner.invoke(app, ["analyze", str(sources), "--engine", "ray", "--actors", "1", "--database-url", url])
+    result = runner.invoke(app, ["analyze", str(sources), "--runner", "ray", "--actors", "1", "--database-url", url])
     assert result.exit_code == 0, result.output
     assert "2 thread(s) stored, 0 unchanged skipped" in result.stdout
     engine = make_engine(url)
     with transaction(engine) as session:
-        counts = [session.scalar(select(func.count()).select_from(t)) for t in (ArticleRow, CommentRow, DecisionRow)]
+        counts = [session.scalar(select(func.count()).select_from(t)) for t in (ThreadRow, CommentRow, DecisionRow)]
     assert counts == [2, 4, 4]
-    rerun = runner.invoke(app, ["analyze", str(sources), "--engine", "local", "--database-url", url])
+    rerun = runner.invoke(app, ["analyze", str(sources), "--runner", "local", "--database-url", url])
     assert rerun.exit_code == 0, rerun.output
     assert "0 thread(s) stored, 2 unchanged skipped" in rerun.stdout
     engine.dispose()

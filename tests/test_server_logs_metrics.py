@@ -162,19 +162,19 @@ def test_comments_dated_at_the_calendars_ends_break_no_report(server: LiveServer
     with httpx.Client(base_url=server.base_url, headers=server.headers, timeout=120) as client:
         stored = client.post("/v1/threads", json=thread)
         assert stored.status_code == 200, stored.text
-        article_id = stored.json()["threads"][0]["id"]
-        comments = client.get(f"/v1/threads/{article_id}/comments").json()["items"]
+        thread_id = stored.json()["threads"][0]["id"]
+        comments = client.get(f"/v1/threads/{thread_id}/comments").json()["items"]
         assert [c["published"] is None for c in comments] == [True, True, False]
-        report = client.get(f"/v1/threads/{article_id}/report")
+        report = client.get(f"/v1/threads/{thread_id}/report")
         assert report.status_code == 200, report.text
         assert report.json()["counts"]["undated"] == 2 and report.json()["activity"]["n"] == 1
-        for path in (f"/v1/threads/{article_id}/report.html", f"/v1/threads/{article_id}/report.md"):
+        for path in (f"/v1/threads/{thread_id}/report.html", f"/v1/threads/{thread_id}/report.md"):
             answer = client.get(path)
             assert answer.status_code == 200 and len(answer.content) < 200_000, (path, len(answer.content))
         for form in ("json", "html", "md", "csv"):
             answer = client.get("/v1/reports", params={"format": form})
             assert answer.status_code == 200 and len(answer.content) < 200_000, (form, len(answer.content))
-        assert client.get(f"/v1/threads/{article_id}").json()["published"] is None
+        assert client.get(f"/v1/threads/{thread_id}").json()["published"] is None
 
 
 def test_the_redaction_survives_uvicorns_logging_setup_as_moderation_serve_runs_it(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ def test_the_check_sees_every_way_of_importing_the_tables() -> None:
         "import moderation.storage.tables",
         "from moderation.storage import tables",
         "from moderation.storage.tables import CommentRow",
-        "def f():\n    from moderation.storage.repository import ArticleRow",
+        "def f():\n    from moderation.storage.repository import ThreadRow",
     ):
         found = _imported(ast.parse(source))
         assert any(name == TABLES or name.endswith("Row") for name in found), source

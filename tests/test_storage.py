@@ -23,7 +23,7 @@ from moderation.scores import LabelScores
 from moderation.storage import make_engine, repository, transaction
 from moderation.storage.migrations import alembic_config
 from moderation.storage.repository import CommentFilter
-from moderation.storage.tables import ArticleRow, AttributeScoreRow, AuditRow, CommentRow, DecisionRow, ScoreRow
+from moderation.storage.tables import AttributeScoreRow, AuditRow, CommentRow, DecisionRow, ScoreRow, ThreadRow
 from tests.conftest import EXAMPLE
 
 
@@ -46,9 +46,9 @@ def _count(engine: Engine, table: type) -> int:
 def test_a_thread_round_trips_unchanged(engine: Engine) -> None:
     thread = extract_path(EXAMPLE)
     with transaction(engine) as session:
-        article_id = repository.save_thread(session, thread).id
+        thread_id = repository.save_thread(session, thread).id
     with transaction(engine) as session:
-        assert repository.load_thread(session, article_id) == thread
+        assert repository.load_thread(session, thread_id) == thread
 
 
 def test_reimporting_the_same_thread_updates_and_never_duplicates(engine: Engine) -> None:
@@ -56,13 +56,13 @@ def test_reimporting_the_same_thread_updates_and_never_duplicates(engine: Engine
     for _ in range(2):
         with transaction(engine) as session:
             repository.save_thread(session, thread)
-    assert (_count(engine, ArticleRow), _count(engine, CommentRow)) == (1, 1)
+    assert (_count(engine, ThreadRow), _count(engine, CommentRow)) == (1, 1)
     changed = thread.model_copy(deep=True)
     changed.comments[0].votes.up = 7
     with transaction(engine) as session:
-        article_id = repository.save_thread(session, changed).id
+        thread_id = repository.save_thread(session, changed).id
     with transaction(engine) as session:
-        stored = repository.load_thread(session, article_id)
+        stored = repository.load_thread(session, thread_id)
     assert stored is not None and stored.comments[0].votes.up == 7
     assert _count(engine, CommentRow) == 1
 
@@ -80,23 +80,23 @@ def test_comments_missing_from_a_later_partial_import_are_kept(engine: Engine) -
 def test_scores_are_replaced_per_model_and_kept_across_models(engine: Engine) -> None:
     thread = extract_path(EXAMPLE)
     with transaction(engine) as session:
-        article = repository.save_thread(session, thread)
-        repository.save_scores(session, article, thread, [_scores(0.2)], "model-a")
-        repository.save_scores(session, article, thread, [_scores(0.9)], "model-a")
-        repository.save_scores(session, article, thread, [_scores(0.4)], "model-b")
-        article_id = article.id
+        saved = repository.save_thread(session, thread)
+        repository.save_scores(session, saved, thread, [_scores(0.2)], "model-a")
+        repository.save_scores(session, saved, thread, [_scores(0.9)], "model-a")
+        repository.save_scores(session, saved, thread, [_scores(0.4)], "model-b")
+        thread_id = saved.id
     assert _count(engine, ScoreRow) == 2
     with transaction(engine) as session:
-        scores = repository.comment_scores(session, article_id, model="model-a")
+        scores = repository.comment_scores(session, thread_id, model="model-a")
     assert scores[thread.comments[0].id].attributes["TOXICITY"] == pytest.approx(0.9)
 
 
 def test_a_failed_transaction_stores_nothing(engine: Engine) -> None:
     thread = extract_path(EXAMPLE)
     with pytest.raises(ValueError, match="one score per comment"), transaction(engine) as session:
-        article = repository.save_thread(session, thread)
-        repository.save_scores(session, article, thread, [], "model-a")
-    assert _count(engine, ArticleRow) == 0
+        saved = repository.save_thread(session, thread)
+        repository.save_scores(session, saved, thread, [], "model-a")
+    assert _count(engine, ThreadRow) == 0
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
@@ -112,9 +112,9 @@ def test_comment_times_keep_their_instant_across_the_store(engine: Engine) -> No
     comment.published_raw = "Dec. 18 04:15 pm JST"
     comment.published = datetime(2023, 12, 18, 16, 15, tzinfo=timezone(timedelta(hours=9)))
     with transaction(engine) as session:
-        article_id = repository.save_thread(session, thread).id
+        thread_id = repository.save_thread(session, thread).id
     with transaction(engine) as session:
-        stored = repository.load_thread(session, article_id)
+        stored = repository.load_thread(session, thread_id)
     assert stored is not None
     assert stored.comments[0].published == datetime(2023, 12, 18, 7, 15, tzinfo=timezone.utc)
 
@@ -133,9 +133,9 @@ def test_replies_and_replies_to_excluded_comments_round_trip(engine: Engine) -> 
         source_format="disqus",
     )
     with transaction(engine) as session:
-        article_id = repository.save_thread(session, thread).id
+        thread_id = repository.save_thread(session, thread).id
     with transaction(engine) as session:
-        assert repository.load_thread(session, article_id) == thread
+        assert repository.load_thread(session, thread_id) == thread
 
 
 # --- attribute scores, listings, decisions, the queue and the audit log ---------------------------------------
@@ -164,10 +164,10 @@ def _thread(name: str, n: int) -> Thread:
     )
 
 
-def _store(session: Session, thread: Thread, scores: list[CommentScores], model: str = "m") -> ArticleRow:
-    article = repository.save_thread(session, thread)
-    repository.save_scores(session, article, thread, scores, model)
-    return article
+def _store(session: Session, thread: Thread, scores: list[CommentScores], model: str = "m") -> ThreadRow:
+    saved = repository.save_thread(session, thread)
+    repository.save_scores(session, saved, thread, scores, model)
+    return saved
 
 
 def test_each_attribute_is_stored_as_a_row_and_replaced_with_its_score(engine: Engine) -> None:
@@ -197,11 +197,11 @@ def test_articles_are_listed_newest_first_a_page_at_a_time(engine: Engine) -> No
     with transaction(engine) as session:
         ids = [repository.save_thread(session, _thread(name, 1)).id for name in "abc"]
     with transaction(engine) as session:
-        first = repository.list_articles(session, limit=2)
+        first = repository.list_threads(session, limit=2)
         assert [a.id for a in first.items] == ids[::-1][:2] and first.next_cursor
-        second = repository.list_articles(session, cursor=first.next_cursor, limit=2)
+        second = repository.list_threads(session, cursor=first.next_cursor, limit=2)
         assert [a.id for a in second.items] == ids[:1] and second.next_cursor is None
-        assert repository.list_articles(session).items[0].id == ids[-1]
+        assert repository.list_threads(session).items[0].id == ids[-1]
 
 
 def _filtered_thread(engine: Engine) -> tuple[int, list[int]]:
@@ -217,11 +217,11 @@ def _filtered_thread(engine: Engine) -> tuple[int, list[int]]:
         for i in range(6)
     ]
     with transaction(engine) as session:
-        article = _store(session, thread, scores)
-        rows = sorted(article.comments, key=lambda c: c.position)
+        saved = _store(session, thread, scores)
+        rows = sorted(saved.comments, key=lambda c: c.position)
         for row, decision in zip(rows, ["approve", "review", "review", "reject"], strict=False):
             repository.save_decision(session, row, decision, decided_by=repository.POLICY, policy_digest="p1")
-        return article.id, [row.id for row in rows]
+        return saved.id, [row.id for row in rows]
 
 
 @pytest.mark.parametrize(
@@ -243,21 +243,21 @@ def _filtered_thread(engine: Engine) -> tuple[int, list[int]]:
 def test_comments_are_filtered_by_decision_attribute_stance_and_sentiment(
     engine: Engine, filters: CommentFilter, expected: list[int]
 ) -> None:
-    article_id, ids = _filtered_thread(engine)
+    thread_id, ids = _filtered_thread(engine)
     with transaction(engine) as session:
-        page = repository.list_comments(session, article_id, filters)
+        page = repository.list_comments(session, thread_id, filters)
     assert [c.id for c in page.items] == [ids[i] for i in expected]
     assert page.next_cursor is None
 
 
 def test_filtered_comments_page_in_thread_order_with_decisions_and_scores_loaded(engine: Engine) -> None:
-    article_id, ids = _filtered_thread(engine)
+    thread_id, ids = _filtered_thread(engine)
     filters = CommentFilter(min_scores={"TOXICITY": 0.1})
     seen: list[int] = []
     cursor: str | None = None
     with transaction(engine) as session:
         while True:
-            page = repository.list_comments(session, article_id, filters, cursor=cursor, limit=2)
+            page = repository.list_comments(session, thread_id, filters, cursor=cursor, limit=2)
             seen += [c.id for c in page.items]
             cursor = page.next_cursor
             if cursor is None:
@@ -269,14 +269,14 @@ def test_filtered_comments_page_in_thread_order_with_decisions_and_scores_loaded
 
 def test_a_stored_comment_carries_its_newest_scores_and_its_decision_and_no_row(engine: Engine) -> None:
     with transaction(engine) as session:
-        article = _store(session, _thread("s", 1), [_rich_scores(0.2)], model="old")
-        repository.save_scores(session, article, _thread("s", 1), [_rich_scores(0.7)], "new")
-        comment_id = article.comments[0].id
-        repository.save_decision(session, article.comments[0], "review", decided_by="policy", reasons=[{"code": "x"}])
+        saved = _store(session, _thread("s", 1), [_rich_scores(0.2)], model="old")
+        repository.save_scores(session, saved, _thread("s", 1), [_rich_scores(0.7)], "new")
+        comment_id = saved.comments[0].id
+        repository.save_decision(session, saved.comments[0], "review", decided_by="policy", reasons=[{"code": "x"}])
     with transaction(engine) as session:
         stored = repository.get_comment(session, comment_id)
         assert repository.get_comment(session, comment_id + 999) is None
-        [listed] = repository.thread_comments(session, article.id).items
+        [listed] = repository.thread_comments(session, saved.id).items
     assert stored == listed and stored is not None
     assert (stored.id, stored.source_id, stored.text, stored.position) == (comment_id, "s0", "comment 0", 0)
     assert stored.scores is not None and stored.scores.model == "new"
@@ -324,12 +324,12 @@ def test_the_policy_redecides_its_own_stale_decisions_and_never_a_moderators(eng
     with transaction(engine) as session:
         assert [c.id for c in repository.comments_to_decide(session, "new")] == [ids[0], ids[3]]
         assert [c.id for c in repository.comments_to_decide(session, "new", after=ids[0])] == [ids[3]]
-        assert [c.id for c in repository.comments_to_decide(session, "new", article_id=ids[0] + 999)] == []
+        assert [c.id for c in repository.comments_to_decide(session, "new", thread_id=ids[0] + 999)] == []
 
 
 def test_the_queue_holds_review_decisions_riskiest_first_a_page_at_a_time(engine: Engine) -> None:
     # Risk is the highest attribute: comment 1's INSULT (0.9) outranks comment 4's TOXICITY (0.4).
-    article_id, ids = _filtered_thread(engine)
+    thread_id, ids = _filtered_thread(engine)
     with transaction(engine) as session:
         for i in (4, 5):
             repository.save_decision(session, session.get_one(CommentRow, ids[i]), "review", decided_by="policy")
@@ -350,9 +350,9 @@ def test_the_queue_holds_review_decisions_riskiest_first_a_page_at_a_time(engine
                 break
         assert [comment_id for comment_id, _ in seen] == expected
         assert [risk for _, risk in seen] == pytest.approx([0.95, 0.9, 0.5, 0.4, 0.4, 0.2, 0.0])
-        only = repository.review_queue(session, article_id=article_id, model="m")
+        only = repository.review_queue(session, thread_id=thread_id, model="m")
         assert [item.comment.id for item in only.items] == [ids[1], ids[5], ids[4], ids[2]]
-        assert only.items[0].thread.id == only.items[0].comment.thread_id == article_id
+        assert only.items[0].thread.id == only.items[0].comment.thread_id == thread_id
         assert only.items[0].comment.decision is not None
 
 
@@ -361,13 +361,13 @@ def test_a_bad_cursor_or_limit_is_the_callers_error(engine: Engine) -> None:
         for _ in range(2):
             repository.save_thread(session, _thread("c", 1))
             repository.save_thread(session, _thread("d", 1))
-        articles = repository.list_articles(session, limit=1)
-        assert articles.next_cursor is not None
-        for cursor in ("not a cursor", "W10", articles.next_cursor + "x"):
+        threads_page = repository.list_threads(session, limit=1)
+        assert threads_page.next_cursor is not None
+        for cursor in ("not a cursor", "W10", threads_page.next_cursor + "x"):
             with pytest.raises(InputError, match="invalid cursor"):
-                repository.list_articles(session, cursor=cursor)
+                repository.list_threads(session, cursor=cursor)
         with pytest.raises(InputError, match="invalid cursor for queue"):
-            repository.review_queue(session, cursor=articles.next_cursor)
+            repository.review_queue(session, cursor=threads_page.next_cursor)
         for limit in (0, 1001):
             with pytest.raises(InputError, match="limit"):
                 repository.list_audit(session, limit=limit)
@@ -402,17 +402,30 @@ def test_the_audit_log_appends_lists_newest_first_and_refuses_changes(engine: En
         assert session.get_one(AuditRow, row_id).actor == "cli"
 
 
-def test_deleting_an_article_removes_its_comments_records_but_not_their_audit(engine: Engine) -> None:
+def test_audit_entries_written_as_article_read_and_filter_as_thread(engine: Engine) -> None:
+    """Entries stored before "article" became "thread" stay as written (the log is append-only) and are read,
+    and found by a filter, under the word that names them now."""
     with transaction(engine) as session:
-        article = _store(session, _thread("x", 2), [_rich_scores(0.5), _rich_scores(0.6)])
-        for row in article.comments:
+        repository.append_audit(session, "thread.stored", actor="cli", subject_type="article", subject_id=1)
+        repository.append_audit(session, "thread.stored", actor="cli", subject_type="thread", subject_id=2)
+        repository.append_audit(session, "comment.decided", actor="policy", subject_type="comment", subject_id=3)
+    with transaction(engine) as session:
+        found = repository.list_audit(session, subject_type="thread").items
+        assert [(e.subject_type, e.subject_id) for e in found] == [("thread", "2"), ("thread", "1")]
+        assert session.scalars(select(AuditRow.subject_type).order_by(AuditRow.id)).all()[:2] == ["article", "thread"]
+
+
+def test_deleting_a_thread_removes_its_comments_records_but_not_their_audit(engine: Engine) -> None:
+    with transaction(engine) as session:
+        saved = _store(session, _thread("x", 2), [_rich_scores(0.5), _rich_scores(0.6)])
+        for row in saved.comments:
             repository.save_decision(session, row, "review", decided_by="policy")
             repository.append_audit(
                 session, "comment.decided", actor="policy", subject_type="comment", subject_id=row.id
             )
-        article_id = article.id
+        thread_id = saved.id
     with transaction(engine) as session:
-        session.execute(delete(ArticleRow).where(ArticleRow.id == article_id))  # the database's cascade
+        session.execute(delete(ThreadRow).where(ThreadRow.id == thread_id))  # the database's cascade
     assert [_count(engine, t) for t in (CommentRow, ScoreRow, AttributeScoreRow, DecisionRow)] == [0, 0, 0, 0]
     assert _count(engine, AuditRow) == 2
 

@@ -2,8 +2,9 @@
 
 One meaning per option name: ``--from`` names the format a command reads, ``--to`` the format it writes,
 ``--database-url`` (or ``DATABASE_URL``) the store. The spellings before that (``extract -f/--format`` for
-the input, ``report -f/--format`` for the output, ``report --input-format``, ``evaluate --json``) still
-work, hidden, and say on standard error what to type instead (:func:`renamed`).
+the input, ``report -f/--format`` for the output, ``report --input-format``, ``evaluate --json``,
+``score``/``analyze``'s ``--engine`` for what is now ``--runner``, and ``policy apply --article`` for
+``--thread``) still work, hidden, and say on standard error what to type instead (:func:`renamed`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,6 +22,8 @@ from moderation.errors import DataError, InputError, ModerationError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+T = TypeVar("T")
 
 out = Console()
 err = Console(stderr=True)
@@ -57,6 +60,10 @@ RayAddressOpt = Annotated[
 # -f/--format before --from/--to: hidden; each command keeps its old meaning (input for extract and analyze,
 # output for report) and maps it onto the new name with ``renamed``.
 OldFormatOpt = Annotated[str | None, typer.Option("--format", "-f", hidden=True)]
+# --engine before --runner (score, analyze): "engine" names the store's SQLAlchemy engine only.
+OldEngineOpt = Annotated[str | None, typer.Option("--engine", hidden=True)]
+# --article before --thread (policy apply): the id is a stored thread's; "article" names the news article only.
+OldArticleOpt = Annotated[int | None, typer.Option("--article", hidden=True)]
 
 
 def fail(message: str, code: int) -> typer.Exit:
@@ -78,7 +85,7 @@ def user_errors() -> Iterator[None]:
         raise fail(str(exc), 1) from None
 
 
-def renamed(new: str | None, old: str | None, *, old_name: str, new_name: str, meaning: str) -> str | None:
+def renamed(new: T | None, old: T | None, *, old_name: str, new_name: str, meaning: str) -> T | None:
     """The value given under ``new_name``, or under its deprecated spelling ``old_name`` with a warning on
     standard error that says what the old spelling means here and what to type instead."""
     if old is None:

@@ -23,6 +23,7 @@ from moderation.cli.options import (
     FromOpt,
     HeadsOpt,
     ModelsConfigOpt,
+    OldEngineOpt,
     OldFormatOpt,
     RayAddressOpt,
     SourceArg,
@@ -47,6 +48,14 @@ def _input_format(source_format: str | None, old_format: str | None, command: st
     """``--from``, or the old ``-f/--format`` that named the input format of extract and analyze."""
     meaning = f"format {command} reads (it always prints JSON)" if command == "extract" else f"format {command} reads"
     return renamed(source_format, old_format, old_name="-f/--format", new_name="--from", meaning=meaning)
+
+
+def _runner(runner: str | None, old_engine: str | None) -> str:
+    """``--runner``, or the old ``--engine`` that named it; local when neither is given."""
+    return (
+        renamed(runner, old_engine, old_name="--engine", new_name="--runner", meaning="runner (local or ray)")
+        or "local"
+    )
 
 
 @app.command()
@@ -85,9 +94,10 @@ def score(
     spans: Annotated[
         bool, typer.Option("--spans", help="Also score each sentence (Perspective's spanScores).")
     ] = False,
-    engine_name: Annotated[
-        str, typer.Option("--engine", help="local (this process) or ray (an actor pool; docs/scale.md).")
-    ] = "local",
+    runner: Annotated[
+        str | None,
+        typer.Option("--runner", help="local (this process; the default) or ray (an actor pool; docs/scale.md)."),
+    ] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write one Parquet per input file here (corpus mode).")
     ] = None,
@@ -95,19 +105,21 @@ def score(
     force: Annotated[bool, typer.Option("--force", help="Redo outputs that are already complete.")] = False,
     keep_text: Annotated[bool, typer.Option("--keep-text", help="Keep each comment's text in the output.")] = False,
     ray_address: RayAddressOpt = None,
+    old_engine: OldEngineOpt = None,
 ) -> None:
     """Score each line's text (toward its target) and print it back with its scores; with a folder or
     --out, write Parquet files of scores instead (resumable)."""
     with user_errors():
-        if out_dir is not None or engine_name != "local" or Path(path).is_dir():
+        runner_name = _runner(runner, old_engine)
+        if out_dir is not None or runner_name != "local" or Path(path).is_dir():
             from moderation.scale import CorpusOptions, ScorerSpec, score_corpus
 
             if out_dir is None or spans:
-                raise InputError("a folder, --out or --engine ray writes Parquet: pass --out DIR (and no --spans)")
+                raise InputError("a folder, --out or --runner ray writes Parquet: pass --out DIR (and no --spans)")
             spec = ScorerSpec(encoder, heads, models_config, device)
             options = CorpusOptions(batch_size, keep_text=keep_text, force=force, actors=actors, address=ray_address)
-            run = partial(score_corpus, Path(path), out_dir, spec, engine=engine_name, options=options)
-            result = run() if engine_name == "ray" else with_progress("scoring", run)
+            run = partial(score_corpus, Path(path), out_dir, spec, runner=runner_name, options=options)
+            result = run() if runner_name == "ray" else with_progress("scoring", run)
             err.print(
                 f"{result.rows:,} comment(s) into {len(result.written)} file(s) in {out_dir}; "
                 f"{len(result.skipped)} complete file(s) skipped"
@@ -131,16 +143,19 @@ def analyze(
     models_config: ModelsConfigOpt = None,
     device: DeviceOpt = "cpu",
     batch_size: BatchOpt = 32,
-    engine_name: Annotated[
-        str,
-        typer.Option("--engine", help="local, or ray: a folder of sources scored by an actor pool (docs/scale.md)."),
-    ] = "local",
+    runner: Annotated[
+        str | None,
+        typer.Option(
+            "--runner", help="local (the default), or ray: a folder of sources scored by an actor pool (docs/scale.md)."
+        ),
+    ] = None,
     actors: ActorsOpt = None,
     ray_address: RayAddressOpt = None,
     old_format: OldFormatOpt = None,
+    old_engine: OldEngineOpt = None,
 ) -> None:
     """Extract SOURCE, score every comment toward its article, store it, and print a table per thread.
-    A folder of sources, or --engine ray, stores each thread in its own transaction and skips threads
+    A folder of sources, or --runner ray, stores each thread in its own transaction and skips threads
     stored unchanged before."""
     from moderation.extraction import extract_all
     from moderation.language import with_languages
@@ -148,17 +163,18 @@ def analyze(
 
     with user_errors():
         chosen = _input_format(source_format, old_format, "analyze")
-        if engine_name != "local" or Path(source).is_dir():
+        runner_name = _runner(runner, old_engine)
+        if runner_name != "local" or Path(source).is_dir():
             from moderation.scale import CorpusOptions, ScorerSpec, analyze_corpus
 
             spec = ScorerSpec(encoder, heads, models_config, device)
             options = CorpusOptions(batch_size, actors=actors, address=ray_address)
             engine = open_store(database_url)
-            done = analyze_corpus(Path(source), spec, engine, engine=engine_name, format=chosen, options=options)
+            done = analyze_corpus(Path(source), spec, engine, runner=runner_name, format=chosen, options=options)
             for stored in done.stored:
                 actions = ", ".join(f"{sum(d.action == a for d in stored.decisions)} {a}" for a in ACTIONS)
                 title = stored.thread.article.title or "(untitled)"
-                out.print(f"stored article {stored.article_id}: {title} ({actions})", highlight=False)
+                out.print(f"stored thread {stored.thread_id}: {title} ({actions})", highlight=False)
             out.print(f"{len(done.stored)} thread(s) stored, {len(done.skipped)} unchanged skipped")
             return
         threads = [with_languages(thread) for thread in extract_all(read_source(source), chosen)]
@@ -177,8 +193,8 @@ def analyze(
     for result in results:
         _print_analysis(result)
     where = engine.url.render_as_string(hide_password=True)
-    ids = ", ".join(str(r.article_id) for r in results)
-    out.print(f"stored as article {ids} in {where}" if len(results) == 1 else f"stored as articles {ids} in {where}")
+    ids = ", ".join(str(r.thread_id) for r in results)
+    out.print(f"stored as thread {ids} in {where}" if len(results) == 1 else f"stored as threads {ids} in {where}")
 
 
 def _print_analysis(result: Analysis) -> None:

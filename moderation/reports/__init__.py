@@ -8,8 +8,8 @@ extracts, scores and decides a fresh source without storing it. ``render`` turns
 """
 
 from moderation.reports.compute import ThreadData, report_for_threads
+from moderation.reports.document import FLAG_THRESHOLD, SCHEMA_VERSION, SMALL_SAMPLE, Report
 from moderation.reports.formats import FORMATS, MEDIA_TYPES, Format, committed_schema, json_schema, render
-from moderation.reports.model import FLAG_THRESHOLD, SCHEMA_VERSION, SMALL_SAMPLE, Report
 from moderation.reports.sources import report_for_source, report_from_store
 
 __all__ = [

@@ -9,8 +9,7 @@ from typing import Literal
 
 import numpy as np
 
-from moderation.reports.figures import Item, mean, ratio, ref, small
-from moderation.reports.model import (
+from moderation.reports.document import (
     AuthorRate,
     Authors,
     Correlation,
@@ -19,6 +18,7 @@ from moderation.reports.model import (
     TopComments,
     VotesVsToxicity,
 )
+from moderation.reports.figures import Item, mean, ratio, ref, small
 
 MAX_BUCKETS = 120
 Unit = Literal["hour", "day", "week", "month", "year"]

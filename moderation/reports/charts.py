@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup, escape
 
-from moderation.reports.model import AttributeSummary, DepthDistribution, DepthStat, Distribution, Timeline
+from moderation.reports.document import AttributeSummary, DepthDistribution, DepthStat, Distribution, Timeline
 
 COLORS: Mapping[str, str] = {
     "negative": "#c0392b",

@@ -16,8 +16,7 @@ from moderation.errors import InputError
 from moderation.language import UNDETERMINED
 from moderation.policy import Decision, Policy, Thresholds, decide
 from moderation.reports import activity, structure
-from moderation.reports.figures import Item, distribution, histogram, mean, ratio, ref, small, utc
-from moderation.reports.model import (
+from moderation.reports.document import (
     FLAG_THRESHOLD,
     SMALL_SAMPLE,
     AttributeSummary,
@@ -31,6 +30,7 @@ from moderation.reports.model import (
     ThreadSummary,
     TopComments,
 )
+from moderation.reports.figures import Item, distribution, histogram, mean, ratio, ref, small, utc
 from moderation.reports.titles import not_argumentative
 from moderation.scores import TASK_LABELS, CommentScores
 from moderation.thread import Thread
@@ -43,13 +43,13 @@ class ThreadData:
     """One thread's inputs: scores (None for an unscored comment) and decisions in comment order.
 
     ``decisions`` None: the policy decides in memory. ``decided_by`` names who made each stored
-    decision ("policy" or a moderator); ``article_id`` is the stored article's id, if stored.
+    decision ("policy" or a moderator); ``thread_id`` is the stored thread's id, if stored.
     """
 
     thread: Thread
     scores: Sequence[CommentScores | None]
     decisions: Sequence[Decision | None] | None = None
-    article_id: int | None = None
+    thread_id: int | None = None
     decided_by: Sequence[str | None] | None = None
 
 
@@ -192,7 +192,7 @@ def _summary(index: int, data: ThreadData, comments: int) -> ThreadSummary:
     thread = data.thread
     return ThreadSummary(
         index=index,
-        article_id=data.article_id,
+        thread_id=data.thread_id,
         key=thread.key(),
         title=thread.article.title,
         url=thread.article.url,

@@ -11,7 +11,7 @@ from functools import cached_property
 from statistics import fmean
 
 from moderation.policy import Decision
-from moderation.reports.model import (
+from moderation.reports.document import (
     FLAG_THRESHOLD,
     SMALL_SAMPLE,
     CommentRef,

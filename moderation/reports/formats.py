@@ -9,7 +9,7 @@ from importlib import resources
 from typing import Any, Literal, get_args
 
 from moderation.errors import InputError
-from moderation.reports.model import SCHEMA_VERSION, Report
+from moderation.reports.document import SCHEMA_VERSION, Report
 from moderation.scores import TASK_LABELS
 
 Format = Literal["json", "md", "html", "csv"]
@@ -77,7 +77,7 @@ def to_csv(report: Report) -> str:
     )
     sentiment, stance = TASK_LABELS["sentiment"], TASK_LABELS["stance"]
     header = [
-        *("thread", "thread_key", "article_id", "comment_id", "parent", "depth", "author", "published"),
+        *("thread", "thread_key", "thread_id", "comment_id", "parent", "depth", "author", "published"),
         *("votes_score", "votes_up", "votes_down", "language", "language_confidence", "sentiment"),
         *(f"sentiment_{label}" for label in sentiment),
         "stance",
@@ -92,7 +92,7 @@ def to_csv(report: Report) -> str:
         thread = report.threads[r.thread]
         writer.writerow(
             [
-                *(r.thread, _cell(thread.key), thread.article_id, _cell(r.id), _cell(r.parent), r.depth),
+                *(r.thread, _cell(thread.key), thread.thread_id, _cell(r.id), _cell(r.parent), r.depth),
                 *(_cell(r.author), r.published.isoformat() if r.published else ""),
                 *(r.votes.score, r.votes.up, r.votes.down, r.language or "", r.language_confidence),
                 r.sentiment.label if r.sentiment else "",

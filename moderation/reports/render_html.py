@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from moderation.reports import charts, words
-from moderation.reports.model import Highlight, Report
+from moderation.reports.document import Highlight, Report
 
 CLIP = 600
 

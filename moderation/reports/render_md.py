@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from moderation.reports import words
-from moderation.reports.model import CommentRef, Distribution, Highlight, Report, Sample
+from moderation.reports.document import CommentRef, Distribution, Highlight, Report, Sample
 
 _INLINE = re.compile(r"([\\`*_\[\]<>|~])")
 _LINE_START = re.compile(r"^(\d*)([#+=.)-])")

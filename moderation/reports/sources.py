@@ -15,7 +15,7 @@ from moderation.extraction import Source, extract_all
 from moderation.language import with_languages
 from moderation.policy import Decision, Policy, Reason
 from moderation.reports.compute import ThreadData, report_for_threads
-from moderation.reports.model import Report, Scope
+from moderation.reports.document import Report, Scope
 from moderation.scores import CommentScorer, Progress
 from moderation.storage import repository
 from moderation.storage.tables import CommentRow, DecisionRow
@@ -23,7 +23,7 @@ from moderation.storage.tables import CommentRow, DecisionRow
 
 def report_from_store(
     session: Session,
-    article_id: int | None = None,
+    thread_id: int | None = None,
     *,
     site: str | None = None,
     since: date | datetime | None = None,
@@ -35,14 +35,14 @@ def report_from_store(
 ) -> Report:
     """The report of one stored thread, or of every stored thread (only those on ``site``'s host when
     given), from the stored scores (``model``'s, else each comment's latest) and current decisions."""
-    if article_id is not None:
-        data = [_stored(session, article_id, model)]
-        scope = Scope(kind="thread", source=f"thread:{article_id}")
+    if thread_id is not None:
+        data = [_stored(session, thread_id, model)]
+        scope = Scope(kind="thread", source=f"thread:{thread_id}")
     else:
-        data = [_stored(session, row_id, model) for row_id in _article_ids(session, site)]
+        data = [_stored(session, row_id, model) for row_id in _thread_ids(session, site)]
         scope = Scope(kind="site", source="store", site=_host(site) if site else None)
     models = sorted({name for _, names in data for name in names})
-    if title is None and article_id is None:
+    if title is None and thread_id is None:
         title = f"All threads on {scope.site}" if scope.site else "All stored threads"
     return report_for_threads(
         [thread for thread, _ in data],
@@ -94,25 +94,25 @@ def _host(site: str) -> str:
     return host.lower().removeprefix("www.")
 
 
-def _article_ids(session: Session, site: str | None) -> Iterator[int]:
-    """Stored articles oldest first, only those on ``site`` when given."""
+def _thread_ids(session: Session, site: str | None) -> Iterator[int]:
+    """Stored threads oldest first, only those on ``site`` when given."""
     ids: list[int] = []
     cursor: str | None = None
     while True:
-        page = repository.list_articles(session, cursor=cursor, limit=1000)
+        page = repository.list_threads(session, cursor=cursor, limit=1000)
         ids += [row.id for row in page.items if site is None or (row.url and _host(row.url) == _host(site))]
         if page.next_cursor is None:
             return iter(sorted(ids))
         cursor = page.next_cursor
 
 
-def _stored(session: Session, article_id: int, model: str | None) -> tuple[ThreadData, set[str]]:
+def _stored(session: Session, thread_id: int, model: str | None) -> tuple[ThreadData, set[str]]:
     """One stored thread with its scores and decisions, and the names of the models that scored it."""
-    thread = repository.load_thread(session, article_id)
+    thread = repository.load_thread(session, thread_id)
     if thread is None:
-        raise NotFoundError(f"no thread {article_id}")
-    scores = repository.comment_scores(session, article_id, model)
-    rows = {row.source_id: row for row in _comment_rows(session, article_id)}
+        raise NotFoundError(f"no thread {thread_id}")
+    scores = repository.comment_scores(session, thread_id, model)
+    rows = {row.source_id: row for row in _comment_rows(session, thread_id)}
     models = {s.model for row in rows.values() for s in row.scores if model is None or s.model == model}
     stored = [rows[c.id].decision if c.id in rows else None for c in thread.comments]
     decisions = [_decision(row) for row in stored]
@@ -121,16 +121,16 @@ def _stored(session: Session, article_id: int, model: str | None) -> tuple[Threa
         thread,
         [scores.get(c.id) for c in thread.comments],
         decisions,
-        article_id=article_id,
+        thread_id=thread_id,
         decided_by=decided_by,
     )
     return data, models
 
 
-def _comment_rows(session: Session, article_id: int) -> Iterator[CommentRow]:
+def _comment_rows(session: Session, thread_id: int) -> Iterator[CommentRow]:
     cursor: str | None = None
     while True:
-        page = repository.list_comments(session, article_id, cursor=cursor, limit=1000)
+        page = repository.list_comments(session, thread_id, cursor=cursor, limit=1000)
         yield from page.items
         if page.next_cursor is None:
             return

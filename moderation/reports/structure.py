@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from moderation.reports.figures import Item, distribution, mean, rate, ratio, ref, small
-from moderation.reports.model import (
+from moderation.reports.document import (
     DepthDistribution,
     DepthStat,
     ReplyStructure,
@@ -15,6 +14,7 @@ from moderation.reports.model import (
     Subthreads,
     TransitionRow,
 )
+from moderation.reports.figures import Item, distribution, mean, rate, ratio, ref, small
 from moderation.scores import TASK_LABELS
 from moderation.thread import Thread
 

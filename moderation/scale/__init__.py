@@ -1,6 +1,6 @@
 """Corpus-scale scoring: folders of comments in, one Parquet file of scores per input file out.
 
-Two engines run the same steps. ``local`` scores in this process, chunk by chunk; ``ray`` spreads
+Two runners run the same steps. ``local`` scores in this process, chunk by chunk; ``ray`` spreads
 the chunks over a pool of Ray actors (Ray Data ``map_batches``), each loading the model once, on
 this machine or a cluster (docs/scale.md). Either way the driver validates every pending input
 first (a bad row is an :class:`InputError` naming file and line before anything is written),
@@ -10,7 +10,7 @@ files and redoes the rest. :func:`analyze_corpus` does the same for thread sourc
 each thread with the policy's decisions.
 
 This module holds the entry points; their steps live in ``inputs`` (find, plan, validate, read),
-``engines`` (local and Ray), ``outputs`` (schema, metadata, writing) and ``analyze`` (storing threads).
+``runners`` (local and Ray), ``outputs`` (schema, metadata, writing) and ``analyze`` (storing threads).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 from moderation.errors import InputError
 from moderation.models.scorer import Scorer
 from moderation.scale.analyze import _comment_rows, _store_threads, _stored_unchanged
-from moderation.scale.engines import ENGINES, CorpusOptions, ScorerSpec, _engine
-from moderation.scale.engines import MAX_DEFAULT_ACTORS as MAX_DEFAULT_ACTORS
 from moderation.scale.inputs import INPUT_SUFFIXES as INPUT_SUFFIXES
 from moderation.scale.inputs import _index, _plan, find_inputs
 from moderation.scale.outputs import METADATA_KEY as METADATA_KEY
 from moderation.scale.outputs import Progress, _write_outputs, output_schema
+from moderation.scale.runners import MAX_DEFAULT_ACTORS as MAX_DEFAULT_ACTORS
+from moderation.scale.runners import RUNNERS, CorpusOptions, ScorerSpec, _open_runner
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from moderation.policy import Policy
 
 __all__ = [
-    "ENGINES",
+    "RUNNERS",
     "CorpusAnalysis",
     "CorpusOptions",
     "CorpusResult",
@@ -70,13 +70,13 @@ def score_corpus(
     out_dir: Path,
     model: ScorerSpec | Scorer,
     *,
-    engine: str = "local",
+    runner: str = "local",
     options: CorpusOptions | None = None,
     progress: Progress | None = None,
 ) -> CorpusResult:
     """Score every row of ``source`` (a file or folder) into ``out_dir/<input stem>.parquet``.
 
-    ``model`` is a loaded :class:`Scorer` (local engine only) or a :class:`ScorerSpec`.
+    ``model`` is a loaded :class:`Scorer` (local runner only) or a :class:`ScorerSpec`.
     """
     options = options or CorpusOptions()
     inputs = find_inputs(source)
@@ -86,10 +86,10 @@ def score_corpus(
     if source.is_dir() and out_dir.resolve() == source.resolve():
         raise InputError("--out must not be the input folder: the outputs would be read as inputs next time")
     out_dir.mkdir(parents=True, exist_ok=True)
-    with _engine(engine, model, options) as runner:
-        pending, skipped = _plan(inputs, outputs, options.force, runner.model_name)
+    with _open_runner(runner, model, options) as running:
+        pending, skipped = _plan(inputs, outputs, options.force, running.model_name)
         chunks = [c for i, item in enumerate(pending) for c in _index(i, item.source, options.chunk_rows)]
-        scored = runner.score_chunks(chunks)
+        scored = running.score_chunks(chunks)
         rows = _write_outputs(pending, scored, sum(c.rows for c in chunks), options.keep_text, progress)
     return CorpusResult([item.output for item in pending], skipped, rows)
 
@@ -99,13 +99,13 @@ def analyze_corpus(
     model: ScorerSpec | Scorer,
     database: Engine,
     *,
-    engine: str = "ray",
+    runner: str = "ray",
     format: str | None = None,
     policy: Policy | None = None,
     options: CorpusOptions | None = None,
 ) -> CorpusAnalysis:
     """Extract every thread of ``source`` (a file or a folder of files in any extraction format) here,
-    score their comments on ``engine``, then store each thread with the policy's decisions in its own
+    score their comments on ``runner``, then store each thread with the policy's decisions in its own
     transaction. A thread stored unchanged earlier, with this model's scores and this policy's
     decisions, is skipped."""
     from moderation.extraction import Source, extract_all
@@ -118,10 +118,10 @@ def analyze_corpus(
     if source.is_dir():
         paths = sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith("."))
     threads = [thread for path in paths for thread in extract_all(Source.from_path(path), format)]
-    with _engine(engine, model, options) as runner:
+    with _open_runner(runner, model, options) as running:
         with transaction(database) as session:
-            skipped = [t.key() for t in threads if _stored_unchanged(session, t, runner.model_name, policy)]
+            skipped = [t.key() for t in threads if _stored_unchanged(session, t, running.model_name, policy)]
         pending = [t for t in threads if t.key() not in skipped]
-        scored = runner.score_tables(_comment_rows(pending, options.chunk_rows))
-        stored = _store_threads(pending, scored, database, policy, runner.model_name)
+        scored = running.score_tables(_comment_rows(pending, options.chunk_rows))
+        stored = _store_threads(pending, scored, database, policy, running.model_name)
     return CorpusAnalysis(stored, skipped)

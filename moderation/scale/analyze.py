@@ -1,5 +1,5 @@
-"""The thread side of :func:`~moderation.scale.analyze_corpus`: threads' comments in as rows for an
-engine, each thread stored with the policy's decisions as soon as its scores are back, and the check
+"""The thread side of :func:`~moderation.scale.analyze_corpus`: threads' comments in as rows for a
+runner, each thread stored with the policy's decisions as soon as its scores are back, and the check
 that lets a rerun skip a thread stored unchanged."""
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ def _stored_unchanged(session: Session, thread: Thread, model_name: Callable[[],
     from moderation.language import with_languages
     from moderation.storage import repository
 
-    article_id = repository.find_article_id(session, thread.key())
+    thread_id = repository.find_thread_id(session, thread.key())
     # Stored threads carry the languages detected when they were stored.
-    if article_id is None or repository.load_thread(session, article_id) != with_languages(thread):
+    if thread_id is None or repository.load_thread(session, thread_id) != with_languages(thread):
         return False
-    scored = repository.comment_scores(session, article_id, model=model_name())
-    undecided = repository.comments_to_decide(session, policy.digest, article_id=article_id, limit=1)
+    scored = repository.comment_scores(session, thread_id, model=model_name())
+    undecided = repository.comments_to_decide(session, policy.digest, thread_id=thread_id, limit=1)
     return all(c.id in scored for c in thread.comments) and not undecided
 
 

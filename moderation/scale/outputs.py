@@ -1,6 +1,6 @@
 """The output side of a corpus run: the schema, the metadata that lets a rerun skip a finished output, and
 the writer that renames each output into place only when complete. Imports no sibling, so the planner
-(:mod:`.inputs`) and the engines can both read from it."""
+(:mod:`.inputs`) and the runners can both read from it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Storage behind one repository module: engines in ``db``, tables in ``tables``, queries in ``repository``
-(and ``desk``), pagination in ``pages``, the schema's history in ``migrations`` (Alembic)."""
+(and ``records``), pagination in ``pages``, the schema's history in ``migrations`` (Alembic)."""
 
 from moderation.errors import SchemaError
 from moderation.storage.db import DEFAULT_DATABASE_URL, make_engine, transaction

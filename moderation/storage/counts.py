@@ -42,51 +42,51 @@ class ThreadCounts:
         return self.comments - sum(self.decisions.values())
 
 
-def thread_counts(session: Session, article_ids: Sequence[int]) -> dict[int, ThreadCounts]:
-    """Figures of each article in ``article_ids`` (zeros for one without comments or unknown)."""
-    ids = list(dict.fromkeys(article_ids))
+def thread_counts(session: Session, thread_ids: Sequence[int]) -> dict[int, ThreadCounts]:
+    """Figures of each thread in ``thread_ids`` (zeros for one without comments or unknown)."""
+    ids = list(dict.fromkeys(thread_ids))
     if not ids:
         return {}
-    in_ids = CommentRow.article_id.in_(ids)
+    in_ids = CommentRow.thread_id.in_(ids)
     comments: dict[int, int] = {
-        article_id: count
-        for article_id, count in session.execute(
-            select(CommentRow.article_id, func.count()).where(in_ids).group_by(CommentRow.article_id)
+        thread_id: count
+        for thread_id, count in session.execute(
+            select(CommentRow.thread_id, func.count()).where(in_ids).group_by(CommentRow.thread_id)
         )
     }
     languages: dict[int, dict[str, int]] = {}
-    for article_id, language, count in session.execute(
-        select(CommentRow.article_id, CommentRow.language, func.count())
+    for thread_id, language, count in session.execute(
+        select(CommentRow.thread_id, CommentRow.language, func.count())
         .where(in_ids)
-        .group_by(CommentRow.article_id, CommentRow.language)
+        .group_by(CommentRow.thread_id, CommentRow.language)
     ):
-        languages.setdefault(article_id, {})[language or UNDETERMINED] = count
+        languages.setdefault(thread_id, {})[language or UNDETERMINED] = count
     decisions = _grouped(session, DecisionRow.decision, in_ids, join_decisions=True)
     is_newest = ScoreRow.id.in_(newest_score_ids(in_ids).scalar_subquery())
     sentiment = _grouped(session, ScoreRow.sentiment, is_newest)
     stance = _grouped(session, ScoreRow.stance, is_newest)
     toxicity = {
-        article_id: (scored, mean, top)
-        for article_id, scored, mean, top in session.execute(
-            select(CommentRow.article_id, func.count(), func.avg(ScoreRow.toxicity), func.max(ScoreRow.toxicity))
+        thread_id: (scored, mean, top)
+        for thread_id, scored, mean, top in session.execute(
+            select(CommentRow.thread_id, func.count(), func.avg(ScoreRow.toxicity), func.max(ScoreRow.toxicity))
             .join(ScoreRow, ScoreRow.comment_id == CommentRow.id)
             .where(is_newest)
-            .group_by(CommentRow.article_id)
+            .group_by(CommentRow.thread_id)
         )
     }
     result = {}
-    for article_id in ids:
-        scored, mean, top = toxicity.get(article_id, (0, None, None))
+    for thread_id in ids:
+        scored, mean, top = toxicity.get(thread_id, (0, None, None))
         empty = ThreadCounts()
-        result[article_id] = ThreadCounts(
-            comments=comments.get(article_id, 0),
+        result[thread_id] = ThreadCounts(
+            comments=comments.get(thread_id, 0),
             scored=scored,
-            decisions={**empty.decisions, **decisions.get(article_id, {})},
-            sentiment={**empty.sentiment, **sentiment.get(article_id, {})},
-            stance={**empty.stance, **stance.get(article_id, {})},
+            decisions={**empty.decisions, **decisions.get(thread_id, {})},
+            sentiment={**empty.sentiment, **sentiment.get(thread_id, {})},
+            stance={**empty.stance, **stance.get(thread_id, {})},
             mean_toxicity=round(float(mean), 6) if mean is not None else None,
             max_toxicity=round(float(top), 6) if top is not None else None,
-            languages=_by_frequency(languages.get(article_id, {})),
+            languages=_by_frequency(languages.get(thread_id, {})),
         )
     return result
 
@@ -104,16 +104,16 @@ def _grouped(
     *,
     join_decisions: bool = False,
 ) -> dict[int, dict[str, int]]:
-    """``{article_id: {value: count}}`` of ``column`` over comments joined to their decision or score."""
+    """``{thread_id: {value: count}}`` of ``column`` over comments joined to their decision or score."""
     table, on = (DecisionRow, DecisionRow.comment_id) if join_decisions else (ScoreRow, ScoreRow.comment_id)
     query = (
-        select(CommentRow.article_id, column, func.count())
+        select(CommentRow.thread_id, column, func.count())
         .join(table, on == CommentRow.id)
         .where(condition)
-        .group_by(CommentRow.article_id, column)
+        .group_by(CommentRow.thread_id, column)
     )
     grouped: dict[int, dict[str, int]] = {}
-    for article_id, value, count in session.execute(query):
+    for thread_id, value, count in session.execute(query):
         if value is not None:
-            grouped.setdefault(article_id, {})[value] = count
+            grouped.setdefault(thread_id, {})[value] = count
     return grouped

@@ -18,7 +18,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import InstrumentedAttribute
 
 from moderation.errors import InputError
-from moderation.storage.tables import ArticleRow, CommentRow
+from moderation.storage.tables import CommentRow, ThreadRow
 from moderation.thread import Thread
 
 __all__ = [
@@ -108,10 +108,10 @@ def unstorable(thread: Thread) -> list[tuple[Location, str]]:
     problems = list(_bad_value(thread, ()))
     if problems:  # lengths and ranges below assume clean strings and 64-bit integers
         return problems
-    problems += _too_long(thread.source_format, ArticleRow.source_format, ("source_format",))
-    problems += _too_long(thread.article.url, ArticleRow.url, ("article", "url"))
+    problems += _too_long(thread.source_format, ThreadRow.source_format, ("source_format",))
+    problems += _too_long(thread.article.url, ThreadRow.url, ("article", "url"))
     if not thread.article.url:
-        problems += _too_long(thread.key(), ArticleRow.key, _key_field(thread))
+        problems += _too_long(thread.key(), ThreadRow.key, _key_field(thread))
     problems += _out_of_range(thread.announced_comments, ("announced_comments",))
     for index, comment in enumerate(thread.comments):
         where: Location = ("comments", index)

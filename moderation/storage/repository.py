@@ -1,7 +1,7 @@
 """Every query the project runs. Functions query and flush; the caller owns the transaction.
 
 Threads, scores and clients' feedback here; writing threads in :mod:`moderation.storage.writes`;
-decisions, the review queue, the audit log and API keys in :mod:`moderation.storage.desk`; both
+decisions, the review queue, the audit log and API keys in :mod:`moderation.storage.records`; both
 re-exported below so callers need only ``repository``.
 Listings page by keyset (:mod:`moderation.storage.pages`): pass a page's ``next_cursor`` back.
 """
@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session, selectinload
 from moderation.actions import ACTIONS
 from moderation.errors import InputError
 from moderation.scores import CommentScores
-from moderation.storage.desk import (
+from moderation.storage.limits import check_text
+from moderation.storage.pages import Page, check_limit, decode_cursor, page_of
+from moderation.storage.records import (
     POLICY,
     QueueItem,
     add_api_key,
@@ -32,25 +34,23 @@ from moderation.storage.desk import (
     save_decision,
     touch_api_keys,
 )
-from moderation.storage.limits import check_text
-from moderation.storage.pages import Page, check_limit, decode_cursor, page_of
 from moderation.storage.stored import StoredComment, StoredFeedback, StoredThread, votes_of
 from moderation.storage.tables import (
-    ArticleRow,
     AttributeScoreRow,
     CommentRow,
     DecisionRow,
     FeedbackRow,
     ScoreRow,
+    ThreadRow,
     newest_score_ids,
 )
 from moderation.storage.writes import (
     count_comments,
     lock_comment,
-    save_article,
     save_comments,
     save_scores,
     save_thread,
+    save_thread_row,
     score_comments,
     stored_comments,
 )
@@ -71,18 +71,18 @@ __all__ = [
     "get_comment",
     "get_thread",
     "list_api_keys",
-    "list_articles",
     "list_audit",
     "list_comments",
     "list_feedback",
+    "list_threads",
     "load_thread",
     "lock_comment",
     "review_queue",
-    "save_article",
     "save_comments",
     "save_decision",
     "save_scores",
     "save_thread",
+    "save_thread_row",
     "score_comments",
     "stored_comments",
     "thread_comments",
@@ -90,24 +90,24 @@ __all__ = [
 ]
 
 
-def get_thread(session: Session, article_id: int) -> StoredThread | None:
-    row = session.get(ArticleRow, article_id)
+def get_thread(session: Session, thread_id: int) -> StoredThread | None:
+    row = session.get(ThreadRow, thread_id)
     return StoredThread.of(row) if row is not None else None
 
 
-def find_article_id(session: Session, key: str) -> int | None:
-    """The stored article with this thread key (``Thread.key()``), if any."""
-    return session.scalar(select(ArticleRow.id).where(ArticleRow.key == key))
+def find_thread_id(session: Session, key: str) -> int | None:
+    """The stored thread with this key (``Thread.key()``), if any."""
+    return session.scalar(select(ThreadRow.id).where(ThreadRow.key == key))
 
 
-def list_articles(session: Session, *, cursor: str | None = None, limit: int = 50) -> Page[StoredThread]:
+def list_threads(session: Session, *, cursor: str | None = None, limit: int = 50) -> Page[StoredThread]:
     """Stored articles, newest first."""
-    query = select(ArticleRow).order_by(ArticleRow.id.desc()).limit(check_limit(limit) + 1)
+    query = select(ThreadRow).order_by(ThreadRow.id.desc()).limit(check_limit(limit) + 1)
     if cursor is not None:
-        (last_id,) = decode_cursor("articles", cursor, (int,))
-        query = query.where(ArticleRow.id < last_id)
+        (last_id,) = decode_cursor("threads", cursor, (int,))
+        query = query.where(ThreadRow.id < last_id)
     threads = [StoredThread.of(row) for row in session.scalars(query)]
-    return page_of(threads, limit, "articles", lambda thread: (thread.id,))
+    return page_of(threads, limit, "threads", lambda thread: (thread.id,))
 
 
 def get_comment(session: Session, comment_id: int) -> StoredComment | None:
@@ -120,7 +120,7 @@ def get_comment(session: Session, comment_id: int) -> StoredComment | None:
 
 @dataclass(frozen=True)
 class CommentFilter:
-    """Which comments of an article to list; every condition given must hold.
+    """Which comments of a thread to list; every condition given must hold.
 
     ``min_scores`` maps Perspective attributes to the least probability wanted
     (``{"TOXICITY": 0.8}``). Score conditions hold for ``model``'s scores, or for any stored
@@ -138,17 +138,17 @@ class CommentFilter:
 
 def list_comments(
     session: Session,
-    article_id: int,
+    thread_id: int,
     filters: CommentFilter | None = None,
     *,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[CommentRow]:
-    """The article's comments in thread order, with their decision and scores loaded."""
+    """The thread's comments in order, with their decision and scores loaded."""
     filters = filters or CommentFilter()
     query = (
         select(CommentRow)
-        .where(CommentRow.article_id == article_id, *_comment_conditions(filters))
+        .where(CommentRow.thread_id == thread_id, *_comment_conditions(filters))
         .order_by(CommentRow.position, CommentRow.id)
         .options(selectinload(CommentRow.decision), selectinload(CommentRow.scores))
         .limit(check_limit(limit) + 1)
@@ -163,14 +163,14 @@ def list_comments(
 
 def thread_comments(
     session: Session,
-    article_id: int,
+    thread_id: int,
     filters: CommentFilter | None = None,
     *,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[StoredComment]:
     """:func:`list_comments` as stored comments, each with its newest scores and current decision."""
-    page = list_comments(session, article_id, filters, cursor=cursor, limit=limit)
+    page = list_comments(session, thread_id, filters, cursor=cursor, limit=limit)
     return Page([StoredComment.of(row) for row in page.items], page.next_cursor)
 
 
@@ -201,11 +201,9 @@ def _comment_conditions(filters: CommentFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def load_thread(session: Session, article_id: int) -> Thread | None:
+def load_thread(session: Session, thread_id: int) -> Thread | None:
     """The stored thread, rebuilt as the extractor gave it."""
-    row = session.scalar(
-        select(ArticleRow).where(ArticleRow.id == article_id).options(selectinload(ArticleRow.comments))
-    )
+    row = session.scalar(select(ThreadRow).where(ThreadRow.id == thread_id).options(selectinload(ThreadRow.comments)))
     if row is None:
         return None
     published: date | datetime | None = None
@@ -250,9 +248,9 @@ def load_thread(session: Session, article_id: int) -> Thread | None:
     )
 
 
-def comment_scores(session: Session, article_id: int, model: str | None = None) -> dict[str, CommentScores]:
-    """Scores of the article's comments by comment id (one model's, else each comment's newest)."""
-    in_thread = CommentRow.article_id == article_id
+def comment_scores(session: Session, thread_id: int, model: str | None = None) -> dict[str, CommentScores]:
+    """Scores of the thread's comments by comment id (one model's, else each comment's newest)."""
+    in_thread = CommentRow.thread_id == thread_id
     query = select(CommentRow.source_id, ScoreRow).join(ScoreRow, ScoreRow.comment_id == CommentRow.id).where(in_thread)
     if model is not None:
         query = query.where(ScoreRow.model == model)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from moderation.actions import Action
 from moderation.scores import CommentScores
-from moderation.storage.tables import ArticleRow, AuditRow, CommentRow, DecisionRow, FeedbackRow, ScoreRow
+from moderation.storage.tables import AuditRow, CommentRow, DecisionRow, FeedbackRow, ScoreRow, ThreadRow
 from moderation.thread import ExcludedItem, Votes
 
 __all__ = [
@@ -57,7 +57,7 @@ class StoredThread:
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: ArticleRow) -> StoredThread:
+    def of(cls, row: ThreadRow) -> StoredThread:
         return cls(
             id=row.id,
             key=row.key,
@@ -90,7 +90,7 @@ class ThreadRef:
     url: str | None
 
     @classmethod
-    def of(cls, row: ArticleRow) -> ThreadRef:
+    def of(cls, row: ThreadRow) -> ThreadRef:
         return cls(id=row.id, title=row.title, url=row.url)
 
 
@@ -155,7 +155,7 @@ class StoredComment:
         newest = row.newest_score
         return cls(
             id=row.id,
-            thread_id=row.article_id,
+            thread_id=row.thread_id,
             source_id=row.source_id,
             parent=row.parent,
             author=row.author,
@@ -168,6 +168,11 @@ class StoredComment:
             scores=StoredScores.of(newest) if newest is not None else None,
             decision=StoredDecision.of(row.decision) if row.decision is not None else None,
         )
+
+
+# Subject types entries were written with before a rename, and what they name now: the log is append-only,
+# so old entries are read (and filtered) under the new word rather than rewritten.
+RENAMED_SUBJECT_TYPES: Final = {"article": "thread"}
 
 
 @dataclass(frozen=True)
@@ -189,7 +194,7 @@ class StoredAuditEntry:
             at=row.at,
             actor=row.actor,
             action=row.action,
-            subject_type=row.subject_type,
+            subject_type=RENAMED_SUBJECT_TYPES.get(row.subject_type, row.subject_type),
             subject_id=row.subject_id,
             payload=dict(row.payload),
         )

@@ -1,6 +1,6 @@
 """Typed SQLAlchemy 2 tables.
 
-Content: ``articles``, their ``comments``, each model's ``scores`` of a comment and those scores'
+Content: ``articles`` (the threads), their ``comments``, each model's ``scores`` of a comment and those scores'
 ``attribute_scores``. Moderation: the current ``decisions``, the append-only ``audit_log``,
 ``api_keys``, and clients' ``feedback`` (suggested scores, text kept as a digest). The schema is owned
 by the Alembic migrations in ``storage/migrations``; a test keeps them and these classes identical on
@@ -75,8 +75,8 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}  # noqa: RUF012 (SQLAlchemy's hook)
 
 
-class ArticleRow(Base):
-    __tablename__ = "articles"
+class ThreadRow(Base):
+    __tablename__ = "articles"  # the database keeps its first names (articles, article_id)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(2048), unique=True, doc="URL, else title and date")
@@ -99,7 +99,7 @@ class ArticleRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     comments: Mapped[list[CommentRow]] = relationship(
-        back_populates="article", order_by="CommentRow.position", cascade="all, delete-orphan"
+        back_populates="thread", order_by="CommentRow.position", cascade="all, delete-orphan"
     )
 
 
@@ -108,7 +108,7 @@ class CommentRow(Base):
     __table_args__ = (UniqueConstraint("article_id", "source_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    thread_id: Mapped[int] = mapped_column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), index=True)
     source_id: Mapped[str] = mapped_column(String(256), doc="the source's id, else a stable hash")
     parent: Mapped[str | None] = mapped_column(String(256), doc="source_id of the parent comment in this thread")
     parent_source_id: Mapped[str | None] = mapped_column(
@@ -127,7 +127,7 @@ class CommentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    article: Mapped[ArticleRow] = relationship(back_populates="comments")
+    thread: Mapped[ThreadRow] = relationship(back_populates="comments")
     scores: Mapped[list[ScoreRow]] = relationship(back_populates="comment", cascade="all, delete-orphan")
     decision: Mapped[DecisionRow | None] = relationship(
         back_populates="comment", cascade="all, delete-orphan", passive_deletes=True

@@ -1,4 +1,4 @@
-"""Writing threads: the article, its comments and their scores, matched on re-import by thread key and
+"""Writing threads: the thread with its article, its comments and their scores, matched on re-import by thread key and
 comment id. Functions query and flush; the caller owns the transaction. Rows read in order to write them
 are locked until the transaction ends (:func:`~moderation.storage.db.lock_for_writing`), so an import and
 a moderator's decision on the same comments take turns instead of overwriting each other unseen.
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from moderation.scores import CommentScores
 from moderation.storage.db import lock_for_writing
-from moderation.storage.tables import ArticleRow, AttributeScoreRow, CommentRow, ScoreRow
+from moderation.storage.tables import AttributeScoreRow, CommentRow, ScoreRow, ThreadRow
 from moderation.thread import Comment, Thread
 
 #: Source ids per ``IN (...)`` list: far below SQLite's and PostgreSQL's limits on bound parameters.
@@ -27,29 +27,29 @@ def _iso(value: date | datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def save_thread(session: Session, thread: Thread) -> ArticleRow:
-    """Insert or update the article and its comments, matched by thread key and comment id.
+def save_thread(session: Session, thread: Thread) -> ThreadRow:
+    """Insert or update the thread and its comments, matched by thread key and comment id.
 
     Comments stored earlier but absent from this import are kept: a partial page must not
     delete what a fuller one stored.
     """
-    article = save_article(session, thread)
-    save_comments(session, article, thread.comments, stored_comments(session, article.id, _ids(thread), lock=True))
-    return article
+    row = save_thread_row(session, thread)
+    save_comments(session, row, thread.comments, stored_comments(session, row.id, _ids(thread), lock=True))
+    return row
 
 
-def save_article(session: Session, thread: Thread, *, key: str | None = None) -> ArticleRow:
-    """Insert or update the thread's article, matched by ``key`` (the thread's, unless one part of a thread
-    is stored), locked for this transaction: imports of one thread take turns (PostgreSQL's row lock;
-    SQLite's write lock, see :func:`~moderation.storage.db.lock_for_writing`)."""
+def save_thread_row(session: Session, thread: Thread, *, key: str | None = None) -> ThreadRow:
+    """Insert or update the thread's row (its article and source), matched by ``key`` (the thread's,
+    unless one part of a thread is stored), locked for this transaction: imports of one thread take turns
+    (PostgreSQL's row lock; SQLite's write lock, see :func:`~moderation.storage.db.lock_for_writing`)."""
     lock_for_writing(session)
     article = thread.article
     key = key or thread.key()
     row = session.scalar(
-        select(ArticleRow).where(ArticleRow.key == key).with_for_update().execution_options(populate_existing=True)
+        select(ThreadRow).where(ThreadRow.key == key).with_for_update().execution_options(populate_existing=True)
     )
     if row is None:
-        row = ArticleRow(key=key)
+        row = ThreadRow(key=key)
         session.add(row)
     row.url = article.url
     row.title = article.title
@@ -75,9 +75,9 @@ def _ids(thread: Thread) -> list[str]:
 
 
 def stored_comments(
-    session: Session, article_id: int, source_ids: Sequence[str], *, lock: bool = False
+    session: Session, thread_id: int, source_ids: Sequence[str], *, lock: bool = False
 ) -> dict[str, CommentRow]:
-    """The article's stored comments among ``source_ids``, by source id, each with its decision, and with
+    """The thread's stored comments among ``source_ids``, by source id, each with its decision, and with
     its scores when ``lock``: then also read afresh and locked until the transaction ends (PostgreSQL; SQLite
     holds its write lock), so a moderator's decision waits rather than being overwritten unseen."""
     rows: dict[str, CommentRow] = {}
@@ -88,7 +88,7 @@ def stored_comments(
     for start in range(0, len(source_ids), _IN_CHUNK):
         query = (
             select(CommentRow)
-            .where(CommentRow.article_id == article_id, CommentRow.source_id.in_(source_ids[start : start + _IN_CHUNK]))
+            .where(CommentRow.thread_id == thread_id, CommentRow.source_id.in_(source_ids[start : start + _IN_CHUNK]))
             .order_by(CommentRow.id)  # rows are locked in id order everywhere: no deadlock
             .options(*options)
         )
@@ -98,21 +98,21 @@ def stored_comments(
     return rows
 
 
-def count_comments(session: Session, article_id: int) -> int:
-    """How many comments the article holds."""
-    return int(session.scalar(select(func.count()).where(CommentRow.article_id == article_id)) or 0)
+def count_comments(session: Session, thread_id: int) -> int:
+    """How many comments the thread holds."""
+    return int(session.scalar(select(func.count()).where(CommentRow.thread_id == thread_id)) or 0)
 
 
 def save_comments(
-    session: Session, article: ArticleRow, comments: Sequence[Comment], stored: Mapping[str, CommentRow]
+    session: Session, thread: ThreadRow, comments: Sequence[Comment], stored: Mapping[str, CommentRow]
 ) -> list[CommentRow]:
-    """Insert or update ``comments`` of ``article``: ``stored`` holds those stored before, by source id
+    """Insert or update ``comments`` of ``thread``: ``stored`` holds those stored before, by source id
     (:func:`stored_comments`). Returns their rows in the same order."""
     rows = []
     for comment in comments:
         crow = stored.get(comment.id)
         if crow is None:  # empty collections set here are never lazy-loaded one comment at a time
-            crow = CommentRow(article_id=article.id, source_id=comment.id, scores=[], decision=None)
+            crow = CommentRow(thread_id=thread.id, source_id=comment.id, scores=[], decision=None)
             session.add(crow)
         crow.parent = comment.parent
         crow.parent_source_id = comment.parent_source_id
@@ -131,13 +131,11 @@ def save_comments(
     return rows
 
 
-def save_scores(
-    session: Session, article: ArticleRow, thread: Thread, scores: Sequence[CommentScores], model: str
-) -> None:
+def save_scores(session: Session, row: ThreadRow, thread: Thread, scores: Sequence[CommentScores], model: str) -> None:
     """Store one model's scores for the thread's comments (same order), replacing earlier ones."""
     if len(scores) != len(thread.comments):
         raise ValueError("one score per comment is required")
-    stored = stored_comments(session, article.id, _ids(thread), lock=True)
+    stored = stored_comments(session, row.id, _ids(thread), lock=True)
     score_comments(session, [stored[comment.id] for comment in thread.comments], scores, model)
 
 

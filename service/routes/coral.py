@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from moderation import coral
 from moderation.policy import decide
-from service.deps import DeskDep, require
+from service.deps import StateDep, require
 from service.problems import PROBLEM, ProblemError
 from service.schemas.openapi import inlined
 
@@ -35,12 +35,12 @@ EXAMPLE = {
 }
 
 
-async def signed_body(request: Request, desk: DeskDep) -> bytes:
+async def signed_body(request: Request, state: StateDep) -> bytes:
     """The raw body, once its caller is known: Coral's signature when a signing secret is set, else a write key."""
     body = await request.body()
-    secret = desk.settings.coral_signing_secret
+    secret = state.settings.coral_signing_secret
     if not secret:
-        await run_in_threadpool(_write_key, request, desk)
+        await run_in_threadpool(_write_key, request, state)
         return body
     request.state.rate_key = "coral:signed"  # one Coral installation signs every request
     header = request.headers.get(coral.SIGNATURE_HEADER)
@@ -80,13 +80,13 @@ _PROBLEM: dict[str, Any] = {"content": {PROBLEM: {}}}
         }
     },
 )
-async def moderate(request: Request, desk: DeskDep, body: Annotated[bytes, Depends(signed_body)]) -> Response:
+async def moderate(request: Request, state: StateDep, body: Annotated[bytes, Depends(signed_body)]) -> Response:
     """Score the comment, decide with the desk's policy and answer in Coral's terms. Stores nothing."""
-    parsed = coral.parse_request(body, max_chars=desk.settings.max_comment_chars)
-    desk.admit(request, [parsed.text])
+    parsed = coral.parse_request(body, max_chars=state.settings.max_comment_chars)
+    state.admit(request, [parsed.text])
     # Coral sends no story title to score stance against.
-    [scores] = await desk.score([parsed.text], [None], request=request)
-    answer = coral.respond(decide(desk.policy, parsed.text, scores.attributes, thread_key=parsed.thread_key))
+    [scores] = await state.score([parsed.text], [None], request=request)
+    answer = coral.respond(decide(state.policy, parsed.text, scores.attributes, thread_key=parsed.thread_key))
     if answer is None:
         return Response(status_code=204)
     return JSONResponse(answer.model_dump(mode="json", exclude_none=True))

@@ -10,7 +10,7 @@ from moderation.actions import ACTIONS
 from moderation.decisions import moderate, redecide
 from moderation.errors import NotFoundError
 from moderation.storage import repository
-from service.deps import DeskDep, ModerateKey, SessionDep, actor
+from service.deps import ModerateKey, SessionDep, StateDep, actor
 from service.schemas.comments import CommentOut
 from service.schemas.moderation import AuditEntry, AuditPage, DecisionIn, PolicyApplied, QueueItemOut, QueuePage
 from service.schemas.openapi import KEYED, errors
@@ -31,7 +31,7 @@ def review_queue(
     """Comments whose current decision is `review` (of one thread, in one language, when given), riskiest
     first (highest attribute probability), then oldest; each with its thread, language, scores and the
     reasons it is here."""
-    page = repository.review_queue(session, article_id=thread_id, language=language, cursor=cursor, limit=limit)
+    page = repository.review_queue(session, thread_id=thread_id, language=language, cursor=cursor, limit=limit)
     return QueuePage(items=[QueueItemOut.from_item(item) for item in page.items], next_cursor=page.next_cursor)
 
 
@@ -47,7 +47,9 @@ def audit_log(
     session: SessionDep,
     _: ModerateKey,
     action: Annotated[str | None, Query(max_length=64, description='e.g. "comment.decided".')] = None,
-    subject_type: Annotated[str | None, Query(max_length=32, description='"comment", "article", "policy".')] = None,
+    subject_type: Annotated[
+        str | None, Query(max_length=32, description='"comment", "thread", "policy", "api_key".')
+    ] = None,
     subject_id: Annotated[str | None, Query(max_length=256)] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -60,15 +62,17 @@ def audit_log(
 
 
 @router.post("/v1/policy:apply", summary="Re-decide under the running policy", responses=errors(*KEYED, 404))
-def apply_policy(desk: DeskDep, session: SessionDep, key: ModerateKey, thread_id: ThreadFilter = None) -> PolicyApplied:
+def apply_policy(
+    state: StateDep, session: SessionDep, key: ModerateKey, thread_id: ThreadFilter = None
+) -> PolicyApplied:
     """Decide stored comments again from their stored scores (no re-scoring) under the policy the server
     runs: those the policy decided under another policy, and those never decided. A moderator's decision
     stays. Appends `policy.applied` to the audit log."""
     if thread_id is not None and repository.get_thread(session, thread_id) is None:
         raise NotFoundError(f"no thread {thread_id}")
-    counts = redecide(session, desk.policy, article_id=thread_id, actor=actor(key))
+    counts = redecide(session, state.policy, thread_id=thread_id, actor=actor(key))
     return PolicyApplied(
-        policy=desk.policy.digest,
+        policy=state.policy.digest,
         thread_id=thread_id,
         redecided=counts.total(),
         decisions={a: counts[a] for a in ACTIONS},

@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from moderation import __version__
-from service.deps import DeskDep
+from service.deps import StateDep
 from service.problems import ProblemError
 
 router = APIRouter(tags=["operations"])
@@ -22,17 +22,17 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "The database cannot be reached."}})
-def readyz(desk: DeskDep) -> dict[str, Any]:
+def readyz(state: StateDep) -> dict[str, Any]:
     """Readiness: the model is loaded (it loads before the app starts) and the database answers."""
     try:
-        with desk.engine.connect() as connection:
+        with state.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:
         raise ProblemError(503, "Not ready", f"database unreachable: {type(exc).__name__}") from exc
-    return {"status": "ready", "model": desk.scorer.name, "modes": desk.scorer.modes, "policy": desk.policy.digest}
+    return {"status": "ready", "model": state.scorer.name, "modes": state.scorer.modes, "policy": state.policy.digest}
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
-def metrics(desk: DeskDep) -> Response:
+def metrics(state: StateDep) -> Response:
     """Prometheus text format: requests, latency, comments scored, micro-batch sizes."""
-    return Response(generate_latest(desk.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

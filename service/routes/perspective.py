@@ -31,7 +31,7 @@ from moderation.perspective import (
     validate_request,
 )
 from moderation.perspective_discovery import DISCOVERY_VERSION, discovery_document
-from service.deps import DeskDep, SessionDep, WriteKey, actor, require
+from service.deps import SessionDep, StateDep, WriteKey, actor, require
 from service.problems import ProblemError
 
 #: Google's own messages for the key errors its clients know; other problems keep their title and detail.
@@ -97,7 +97,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     dependencies=[Depends(require("write"))],
     summary="Perspective AnalyzeComment",
 )
-async def analyze_comment(request: Request, body: AnalyzeCommentRequest, desk: DeskDep) -> AnalyzeCommentResponse:
+async def analyze_comment(request: Request, body: AnalyzeCommentRequest, state: StateDep) -> AnalyzeCommentResponse:
     """Score one comment with Perspective's request and response shapes (key with 'write' scope, or ``?key=``).
 
     Without ``languages`` the comment's language is detected and sent back as ``detectedLanguages``; an
@@ -106,16 +106,16 @@ async def analyze_comment(request: Request, body: AnalyzeCommentRequest, desk: D
     ``MODERATION_PERSPECTIVE_DROP_UNSUPPORTED``. Nothing is stored, whatever ``doNotStore`` says. See
     docs/perspective.md for what is supported.
     """
-    max_chars, serves = desk.settings.max_comment_chars, desk.scorer.measured_in
-    if desk.settings.perspective_drop_unsupported:
+    max_chars, serves = state.settings.max_comment_chars, state.scorer.measured_in
+    if state.settings.perspective_drop_unsupported:
         body = body.model_copy(update={"drop_unsupported_attributes": True})
     if len(body.comment.text) > max_chars:  # before language detection reads it
         raise PerspectiveError("Comment text too long.")
     detected = await run_in_threadpool(detected_languages, body)
     validate_request(body, max_chars=max_chars, serves=serves, detected=detected)
-    desk.admit(request, [body.comment.text])
+    state.admit(request, [body.comment.text])
     [language, *_] = effective_languages(body, detected)
-    [scores] = await desk.score(
+    [scores] = await state.score(
         [body.comment.text], [None], languages=[language], spans=body.span_annotations, request=request
     )
     return build_response(body, scores, serves=serves, detected=detected)
@@ -129,12 +129,12 @@ async def analyze_comment(request: Request, body: AnalyzeCommentRequest, desk: D
     summary="Perspective SuggestCommentScore",
 )
 def suggest_comment_score(
-    body: SuggestCommentScoreRequest, desk: DeskDep, session: SessionDep, key: WriteKey
+    body: SuggestCommentScoreRequest, state: StateDep, session: SessionDep, key: WriteKey
 ) -> SuggestCommentScoreResponse:
     """Store the scores a client suggests for a comment as feedback (key with 'write' scope, or ``?key=``): one
     row per attribute with the text's SHA-256, never the text. Coral sends one when a moderator approves (0)
     or rejects (1) a comment. Listed by ``GET /v1/feedback``."""
-    return record_suggestion(session, body, source=actor(key), max_chars=desk.settings.max_comment_chars)
+    return record_suggestion(session, body, source=actor(key), max_chars=state.settings.max_comment_chars)
 
 
 @router.get(

@@ -22,7 +22,7 @@ Since = Annotated[
 ]
 Until = Annotated[date | datetime | None, Query(description="Only comments published before this ISO date or time.")]
 Site = Annotated[
-    str | None, Query(max_length=255, description="Only articles whose URL is on this host (www. ignored).")
+    str | None, Query(max_length=255, description="Only threads whose URL is on this host (www. ignored).")
 ]
 
 
@@ -39,50 +39,48 @@ def _answer(report: Report, format: Format) -> Response:
     return Response(render(report, format), media_type=MEDIA_TYPES[format])
 
 
-@router.get("/v1/threads/{article_id}/report", summary="A thread's report", responses=errors(*KEYED, 404))
-def thread_report(
-    article_id: Id, session: SessionDep, key: ReadKey, since: Since = None, until: Until = None
-) -> Report:
+@router.get("/v1/threads/{thread_id}/report", summary="A thread's report", responses=errors(*KEYED, 404))
+def thread_report(thread_id: Id, session: SessionDep, key: ReadKey, since: Since = None, until: Until = None) -> Report:
     """What readers thought of the thread and what moderation made of it; every figure states its
     denominator ``n`` (JSON Schema: ``moderation/reports/schema/v1.json``)."""
-    return report_from_store(session, article_id, since=since, until=until)
+    return report_from_store(session, thread_id, since=since, until=until)
 
 
 @router.get(
-    "/v1/threads/{article_id}/report.html",
+    "/v1/threads/{thread_id}/report.html",
     summary="A thread's report as a self-contained HTML page",
     response_class=Response,
     responses={**_rendered("html"), **errors(*KEYED, 404)},
 )
 def thread_report_html(
-    article_id: Id, session: SessionDep, key: ReadKey, since: Since = None, until: Until = None
+    thread_id: Id, session: SessionDep, key: ReadKey, since: Since = None, until: Until = None
 ) -> Response:
     """Charts as inline SVG, no script and no external asset; printable."""
-    return _answer(report_from_store(session, article_id, since=since, until=until), "html")
+    return _answer(report_from_store(session, thread_id, since=since, until=until), "html")
 
 
 @router.get(
-    "/v1/threads/{article_id}/report.md",
+    "/v1/threads/{thread_id}/report.md",
     summary="A thread's report as Markdown",
     response_class=Response,
     responses={**_rendered("md"), **errors(*KEYED, 404)},
 )
 def thread_report_md(
-    article_id: Id, session: SessionDep, key: ReadKey, since: Since = None, until: Until = None
+    thread_id: Id, session: SessionDep, key: ReadKey, since: Since = None, until: Until = None
 ) -> Response:
-    return _answer(report_from_store(session, article_id, since=since, until=until), "md")
+    return _answer(report_from_store(session, thread_id, since=since, until=until), "md")
 
 
 @router.get(
-    "/v1/threads/{article_id}/report.csv",
+    "/v1/threads/{thread_id}/report.csv",
     summary="A thread's comments with every score, decision and reason, as CSV",
     response_class=Response,
     responses={**_rendered("csv"), **errors(*KEYED, 404)},
 )
 def thread_report_csv(
-    article_id: Id, session: SessionDep, key: ReadKey, since: Since = None, until: Until = None
+    thread_id: Id, session: SessionDep, key: ReadKey, since: Since = None, until: Until = None
 ) -> Response:
-    return _answer(report_from_store(session, article_id, since=since, until=until), "csv")
+    return _answer(report_from_store(session, thread_id, since=since, until=until), "csv")
 
 
 @router.get(

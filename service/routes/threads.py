@@ -24,7 +24,7 @@ from moderation.storage.counts import thread_counts
 from moderation.storage.stored import StoredThread
 from moderation.thread import Thread
 from service.budget import check_text
-from service.deps import Desk, DeskDep, ReadKey, SessionDep, WriteKey, actor
+from service.deps import AppState, ReadKey, SessionDep, StateDep, WriteKey, actor
 from service.problems import ProblemError, parse_json
 from service.schemas.comments import CommentOut, CommentPage
 from service.schemas.openapi import KEYED, errors
@@ -43,16 +43,16 @@ _UNSUPPORTED = "send a thread as application/json, or a page or export as multip
     openapi_extra=thread_body(),
     responses=errors(400, *KEYED, 409, 413, 415, 503),
 )
-async def post_thread(request: Request, desk: DeskDep, session: SessionDep, key: WriteKey) -> ThreadsStored:
+async def post_thread(request: Request, state: StateDep, session: SessionDep, key: WriteKey) -> ThreadsStored:
     """Extract (uploads), score and store a thread with the policy's decisions; an export's threads are
     stored together or not at all (up to the server's `store_part_comments`; a larger upload is stored in
-    parts). Posting an article again updates it and never duplicates it: threads are matched by URL, else
+    parts). Posting a thread again updates it and never duplicates it: threads are matched by URL, else
     the export's thread id, else title and date. A moderator's decisions stay while a comment's text does;
     a new text for a comment a moderator decided needs the `moderate` scope (403 without it) and sends the
     comment back to review. A thread holds at most `max_thread_comments` comments (413)."""
-    threads = await _read_threads(request, max_bytes=desk.settings.max_body_bytes)
+    threads = await _read_threads(request, max_bytes=state.settings.max_body_bytes)
     may_overwrite = key is not None and key.allows("moderate")
-    limit = desk.settings.max_thread_comments
+    limit = state.settings.max_thread_comments
     await run_in_threadpool(pipeline.check_store, session, threads, overwrite_decided=may_overwrite, max_comments=limit)
     ids = [(index, comment.id) for index, thread in enumerate(threads) for comment in thread.comments]
 
@@ -60,28 +60,28 @@ async def post_thread(request: Request, desk: DeskDep, session: SessionDep, key:
         thread, comment = ids[n]
         return f"thread {thread} comment {comment!r}" if len(threads) > 1 else f"comment {comment!r}"
 
-    desk.admit(request, [comment.text for thread in threads for comment in thread.comments], name=name)
+    state.admit(request, [comment.text for thread in threads for comment in thread.comments], name=name)
     threads = await run_in_threadpool(lambda: [with_languages(thread) for thread in threads])
     texts = [comment.text for thread in threads for comment in thread.comments]
     targets = [thread.stance_target for thread in threads for comment in thread.comments]
     languages = [comment.language for thread in threads for comment in thread.comments]
-    scores = await desk.score(texts, targets, languages=languages, request=request)
+    scores = await state.score(texts, targets, languages=languages, request=request)
     try:
         stored = await run_in_threadpool(
             pipeline.store_all,
-            desk.engine,
+            state.engine,
             threads,
             scores,
-            model=desk.scorer.name,
-            policy=desk.policy,
+            model=state.scorer.name,
+            policy=state.policy,
             actor=actor(key),
             overwrite_decided=may_overwrite,
             max_comments=limit,
-            part_comments=desk.settings.store_part_comments,
+            part_comments=state.settings.store_part_comments,
         )
     except IntegrityError as exc:
         raise ProblemError(409, "Conflict", "another request stored the same thread meanwhile; retry") from exc
-    return ThreadsStored(threads=await run_in_threadpool(_summaries, session, [a.article_id for a in stored]))
+    return ThreadsStored(threads=await run_in_threadpool(_summaries, session, [a.thread_id for a in stored]))
 
 
 async def _read_threads(request: Request, *, max_bytes: int) -> list[Thread]:
@@ -100,8 +100,8 @@ async def _read_threads(request: Request, *, max_bytes: int) -> list[Thread]:
             source = Source.from_bytes(upload.encode("utf-8", "replace"), "upload", max_bytes=max_bytes)
     if named is not None and not isinstance(named, str):
         raise ProblemError(422, "Invalid request", "'format' must be a form field, not a file")
-    desk: Desk = request.app.state.desk
-    threads = await desk.extract(source, named or None)  # in a worker process, within the deadline
+    state: AppState = request.app.state.app_state
+    threads = await state.extract(source, named or None)  # in a worker process, within the deadline
     if not threads:
         raise ProblemError(422, "Unprocessable input", f"{source.name} holds no thread")
     check_text(threads, ("file",))  # JSON exports may escape lone surrogates; the body's JSON parser refuses them
@@ -158,7 +158,7 @@ def _thread(session: Session, thread_id: int) -> StoredThread:
 @router.get("/v1/threads", summary="List threads", responses=errors(*KEYED))
 def list_threads(session: SessionDep, _: ReadKey, cursor: Cursor = None, limit: Limit = 50) -> ThreadPage:
     """Stored threads, newest first, each with its counts."""
-    page = repository.list_articles(session, cursor=cursor, limit=limit)
+    page = repository.list_threads(session, cursor=cursor, limit=limit)
     counts = thread_counts(session, [thread.id for thread in page.items])
     return ThreadPage(
         items=[ThreadSummary.of(thread, counts[thread.id]) for thread in page.items], next_cursor=page.next_cursor

@@ -2,7 +2,7 @@
 replies are the comments, and a comment on an answer hangs under that answer.
 
 Such pages are not "an article with comments below": every post has the same shape and the first one
-is what the thread is about. Posts are found by markup that several engines share, never by domain:
+is what the thread is about. Posts are found by markup that several platforms share, never by domain:
 schema.org ``QAPage``/``Question``/``Answer``/``Comment`` and ``DiscussionForumPosting`` (microdata or
 JSON-LD), Stack Exchange-style ``data-questionid``/``data-answerid`` posts with ``comments-list``, and the
 post blocks of XenForo, vBulletin, phpBB and Discourse.
@@ -42,7 +42,7 @@ _MEMBER_LINK = (
     " or contains(@href, '/user/') or contains(@href, 'memberlist.php')"
 )
 
-# Q&A posts: schema.org microdata, and the Stack Exchange shape other Q&A engines copy.
+# Q&A posts: schema.org microdata, and the Stack Exchange shape other Q&A platforms copy.
 _QUESTIONS = XPath(
     f"//*[{_itemtype('Question')}][not(ancestor-or-self::*[{_itemtype('FAQPage')}])]"
     f" | //*[@data-questionid] | //*[@id='question'][{has_class('question')}]"

@@ -1,4 +1,4 @@
-"""The two engines that score a corpus the same way: ``local`` in this process, ``ray`` on a pool of Ray
+"""The two runners that score a corpus the same way: ``local`` in this process, ``ray`` on a pool of Ray
 actors, each loading the model once from a picklable :class:`ScorerSpec`. Both score rows through
 :func:`_score_rows`, so their outputs agree."""
 
@@ -20,7 +20,7 @@ from moderation.scale.inputs import _Chunk, _read_chunk, _read_chunks
 from moderation.scale.outputs import output_schema
 from moderation.scores import ATTRIBUTES, TASK_LABELS
 
-ENGINES = ("local", "ray")
+RUNNERS = ("local", "ray")
 #: Ray actors started by default: one per CPU (or GPU) the cluster reports, at most this many.
 MAX_DEFAULT_ACTORS = 16
 
@@ -77,7 +77,7 @@ _DETAIL = pa.schema([pa.field("_file", pa.int32()), pa.field("id", pa.string()),
 
 
 def _score_rows(scorer: Scorer, rows: pa.Table, batch_size: int, detail: bool) -> pa.Table:
-    """Score a table of rows with the in-process ``Scorer.predict``, the one path both engines take.
+    """Score a table of rows with the in-process ``Scorer.predict``, the one path both runners take.
     ``detail``: each row's whole :class:`CommentScores` as JSON (to store threads) instead of columns."""
     texts, targets = rows.column("text").to_pylist(), rows.column("target").to_pylist()
     scores = scorer.predict(texts, targets, batch_size=batch_size)
@@ -96,12 +96,12 @@ def _score_rows(scorer: Scorer, rows: pa.Table, batch_size: int, detail: bool) -
 
 
 class _Local:
-    """The in-process engine: the model loads on first use (not at all when every output is complete)."""
+    """The in-process runner: the model loads on first use (not at all when every output is complete)."""
 
     def __init__(self, model: ScorerSpec | Scorer, options: CorpusOptions) -> None:
         self.model, self.options = model, options
 
-    @cache  # noqa: B019 - one engine per run
+    @cache  # noqa: B019 - one runner per run
     def scorer(self) -> Scorer:
         return self.model if isinstance(self.model, Scorer) else self.model.load()
 
@@ -134,12 +134,12 @@ def _load_name(spec: ScorerSpec) -> str:
 
 
 class _Ray:
-    """The Ray engine: Ray Data reads the chunks and feeds a fixed pool of :class:`_ScoreActor`, in order."""
+    """The Ray runner: Ray Data reads the chunks and feeds a fixed pool of :class:`_ScoreActor`, in order."""
 
     def __init__(self, spec: ScorerSpec, options: CorpusOptions) -> None:
         self.spec, self.options = spec, options
 
-    @cache  # noqa: B019 - one engine per run
+    @cache  # noqa: B019 - one runner per run
     def model_name(self) -> str:
         """Asked of a one-off Ray task, and only when an earlier output or stored thread must be checked."""
         import ray
@@ -180,14 +180,14 @@ class _Ray:
 
 
 @contextmanager
-def _engine(engine: str, model: ScorerSpec | Scorer, options: CorpusOptions) -> Iterator[_Local | _Ray]:
-    if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}")
-    if engine == "local":
+def _open_runner(runner: str, model: ScorerSpec | Scorer, options: CorpusOptions) -> Iterator[_Local | _Ray]:
+    if runner not in RUNNERS:
+        raise InputError(f"unknown runner {runner!r}; one of {', '.join(RUNNERS)}")
+    if runner == "local":
         yield _Local(model, options)
         return
     if isinstance(model, Scorer):
-        raise InputError("the Ray engine loads the model in each actor: pass a ScorerSpec, not a Scorer")
+        raise InputError("the Ray runner loads the model in each actor: pass a ScorerSpec, not a Scorer")
     with _ray_session(options):
         yield _Ray(model, options)
 
@@ -199,7 +199,7 @@ def _ray_session(options: CorpusOptions) -> Iterator[None]:
     try:
         import ray
     except ImportError as exc:
-        raise InputError("the ray engine needs Ray: pip install 'moderation-desk[scale]'") from exc
+        raise InputError("the ray runner needs Ray: pip install 'moderation-desk[scale]'") from exc
     if ray.is_initialized():
         yield
         return

@@ -137,7 +137,7 @@ class TopComments(Sample):
 
 class ThreadSummary(Part):
     index: int = Field(ge=0)
-    article_id: int | None = Field(default=None, description="The stored article's id; None for a fresh source.")
+    thread_id: int | None = Field(default=None, description="The stored thread's id; None for a fresh source.")
     key: str
     title: str | None = None
     url: str | None = None
@@ -159,7 +159,7 @@ class Scope(Part):
         description="One thread, several given threads, or every stored thread (of a site, when named)."
     )
     source: str | None = Field(default=None, description="The page, export or database the threads came from.")
-    site: str | None = Field(default=None, description="Only articles whose URL is on this host.")
+    site: str | None = Field(default=None, description="Only threads whose URL is on this host.")
     since: datetime | None = Field(default=None, description="Only comments published at or after this time.")
     until: datetime | None = Field(default=None, description="Only comments published before this time.")
 

@@ -20,7 +20,7 @@ from moderation.language import UNDETERMINED
 from moderation.storage.db import lock_for_writing
 from moderation.storage.limits import check_text
 from moderation.storage.pages import Page, check_limit, decode_cursor, page_of
-from moderation.storage.stored import StoredAuditEntry, StoredComment, ThreadRef
+from moderation.storage.stored import RENAMED_SUBJECT_TYPES, StoredAuditEntry, StoredComment, ThreadRef
 from moderation.storage.tables import (
     ApiKeyRow,
     AttributeScoreRow,
@@ -69,7 +69,7 @@ def comments_to_decide(
     session: Session,
     policy_digest: str,
     *,
-    article_id: int | None = None,
+    thread_id: int | None = None,
     after: int = 0,
     limit: int = 500,
     lock: bool = False,
@@ -101,8 +101,8 @@ def comments_to_decide(
     if lock:
         lock_for_writing(session)
         query = query.with_for_update(of=CommentRow).execution_options(populate_existing=True)
-    if article_id is not None:
-        query = query.where(CommentRow.article_id == article_id)
+    if thread_id is not None:
+        query = query.where(CommentRow.thread_id == thread_id)
     return list(session.scalars(query))
 
 
@@ -125,13 +125,13 @@ class QueueItem:
 def review_queue(
     session: Session,
     *,
-    article_id: int | None = None,
+    thread_id: int | None = None,
     language: str | None = None,
     model: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[QueueItem]:
-    """Comments whose decision is ``review`` (of one article, in one language, when given), riskiest
+    """Comments whose decision is ``review`` (of one thread, in one language, when given), riskiest
     first, then oldest first.
 
     A comment's risk is its highest attribute probability (``model``'s scores, else any model's;
@@ -147,17 +147,17 @@ def review_queue(
         .where(DecisionRow.decision == "review")
         .order_by(risk.desc(), CommentRow.id)
         .limit(check_limit(limit) + 1)
-        .options(selectinload(CommentRow.article), selectinload(CommentRow.decision), selectinload(CommentRow.scores))
+        .options(selectinload(CommentRow.thread), selectinload(CommentRow.decision), selectinload(CommentRow.scores))
     )
-    if article_id is not None:
-        query = query.where(CommentRow.article_id == article_id)
+    if thread_id is not None:
+        query = query.where(CommentRow.thread_id == thread_id)
     if language is not None:
         query = query.where(language_condition(language))
     if cursor is not None:
         last_risk, last_id = decode_cursor("queue", cursor, (float, int))
         query = query.where(or_(risk < last_risk, and_(risk == last_risk, CommentRow.id > last_id)))
     items = [
-        QueueItem(StoredComment.of(row), float(value), ThreadRef.of(row.article))
+        QueueItem(StoredComment.of(row), float(value), ThreadRef.of(row.thread))
         for row, value in session.execute(query)
     ]
     return page_of(items, limit, "queue", lambda item: (item.risk, item.comment.id))
@@ -202,7 +202,8 @@ def list_audit(
     if action is not None:
         query = query.where(AuditRow.action == action)
     if subject_type is not None:
-        query = query.where(AuditRow.subject_type == subject_type)
+        written = [subject_type, *(old for old, new in RENAMED_SUBJECT_TYPES.items() if new == subject_type)]
+        query = query.where(AuditRow.subject_type.in_(written))
     if subject_id is not None:
         query = query.where(AuditRow.subject_id == str(subject_id))
     if cursor is not None:
