@@ -45,8 +45,6 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from moderation.models.backends import EncoderHeadsBackend
-    from moderation.models.encoder import Encoder
-    from moderation.models.heads import HeadSet
     from moderation.models.multilingual import multilingual_encoder_path
     from moderation.training.features import FeatureCache
     from moderation.training.multilingual import (
@@ -59,9 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     started = time.perf_counter()
-    encoder = Encoder.load(multilingual_encoder_path(), mode=args.mode)
-    heads = HeadSet.load(args.heads or MULTILINGUAL_HEADS)
-    multilingual = Model("multilingual", FeatureCache(encoder, args.cache_dir / f"e5-{encoder.mode}"), heads)
+    # The head folder's fine-tuned layers, when it has them, load over the converted weights.
+    backend = EncoderHeadsBackend.load(
+        multilingual_encoder_path(), heads=args.heads or MULTILINGUAL_HEADS, mode=args.mode
+    )
+    encoder, heads = backend.encoder, backend.heads
+    # Features of tuned layers are cached apart from the frozen encoder's (the cache keys on the encoder's name).
+    features = f"e5-{encoder.mode}" + (f"-{heads.digest[:12]}" if encoder.loaded_keys else "")
+    multilingual = Model("multilingual", FeatureCache(encoder, args.cache_dir / features), heads)
     bundled = EncoderHeadsBackend.load(mode=args.mode)
     english = Model("english", FeatureCache(bundled.encoder, args.cache_dir / f"minilm-{bundled.mode}"), bundled.heads)
     rows = evaluate_languages(

