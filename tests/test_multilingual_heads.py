@@ -165,11 +165,9 @@ def _tiny_attributes(split: str, n: int, seed: int) -> AttributeSplit:
     return AttributeSplit(split, texts, fractions, sources)
 
 
-def test_the_trainer_runs_end_to_end_on_a_tiny_encoder(
-    tiny_encoder_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from moderation.models.encoder import Encoder
-
+@pytest.fixture
+def tiny_multilingual_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The multilingual loaders answer tiny built sets instead of reading ../shared."""
     offsets = {"train": 0, "validation": 1, "test": 2}
     monkeypatch.setattr(
         mdata, "sentiment_data", lambda split, _d, **_: _tiny_task("sentiment", split, 60, offsets[split])
@@ -180,6 +178,13 @@ def test_the_trainer_runs_end_to_end_on_a_tiny_encoder(
     monkeypatch.setattr(
         mdata, "attribute_data_multilingual", lambda split, _d, **_: _tiny_attributes(split, 80, 20 + offsets[split])
     )
+
+
+def test_the_trainer_runs_end_to_end_on_a_tiny_encoder(
+    tiny_encoder_dir: Path, tmp_path: Path, tiny_multilingual_data: None
+) -> None:
+    from moderation.models.encoder import Encoder
+
     encoder = Encoder.load(tiny_encoder_dir)
     heads = train_multilingual_heads(encoder, tmp_path, cache_dir=tmp_path / "cache", log=lambda _: None)
     heads.save(tmp_path / "heads")
@@ -192,7 +197,7 @@ def test_the_trainer_runs_end_to_end_on_a_tiny_encoder(
 
 
 def test_a_multilingual_fine_tune_saves_its_top_layers_that_the_backend_loads_over_the_base_weights(
-    tiny_encoder_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_encoder_dir: Path, tmp_path: Path, tiny_multilingual_data: None
 ) -> None:
     from moderation.models.backends import EncoderHeadsBackend
     from moderation.models.encoder import Encoder
@@ -200,16 +205,6 @@ def test_a_multilingual_fine_tune_saves_its_top_layers_that_the_backend_loads_ov
     from moderation.training.finetune import FinetuneConfig
     from moderation.training.multilingual import finetune_multilingual
 
-    offsets = {"train": 0, "validation": 1, "test": 2}
-    monkeypatch.setattr(
-        mdata, "sentiment_data", lambda split, _d, **_: _tiny_task("sentiment", split, 60, offsets[split])
-    )
-    monkeypatch.setattr(
-        mdata, "stance_data", lambda split, _d, **_: _tiny_task("stance", split, 60, 10 + offsets[split])
-    )
-    monkeypatch.setattr(
-        mdata, "attribute_data_multilingual", lambda split, _d, **_: _tiny_attributes(split, 80, 20 + offsets[split])
-    )
     frozen = train_multilingual_heads(Encoder.load(tiny_encoder_dir), tmp_path, log=lambda _: None)
     frozen.save(tmp_path / "frozen")
     config = FinetuneConfig(tune_layers=1, epochs=1, items_per_task=32, batch_size=8, lr=1e-3)
