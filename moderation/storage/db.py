@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,15 +14,39 @@ from sqlalchemy.orm import Session, sessionmaker
 DEFAULT_DATABASE_URL = "sqlite:///moderation.db"
 
 
+#: Longer than SQLite's busy handler ever sleeps between two tries (100 ms, sqliteDefaultBusyCallback).
+_SQLITE_TURN_S = 0.12
+
+
+#: How long a writer waits for SQLite's one write lock. An import holds it for one part at a time
+#: (limits.PART_COMMENTS comments, about a second): writers queue behind a few others rather than fail.
+_SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
-    # First: switching to WAL may wait for another connection. SQLite has one writer at a time, and an import
-    # holds it for one part at a time (limits.PART_COMMENTS comments, about a second): writers queue for up
-    # to 30 s rather than fail ("database is locked") behind a few others.
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(_SQLITE_BUSY_TIMEOUT_S * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    _use_wal(cursor)
     cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the file in WAL mode (readers never block the writer; the mode stays with the file). Switching
+    answers "database is locked" at once, without the busy handler, while another connection has the new
+    file open (four engines starting at once on one new database failed in 18 runs of 200), so the
+    switch is retried as long as a write would wait."""
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    deadline = time.monotonic() + _SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(_SQLITE_TURN_S)
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL, *, migrate: bool = True) -> Engine:
@@ -56,10 +81,6 @@ def lock_for_writing(session: Session) -> None:
     driver: Any = connection.connection.dbapi_connection  # sqlite3.Connection
     if not driver.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-#: Longer than SQLite's busy handler ever sleeps between two tries (100 ms, sqliteDefaultBusyCallback).
-_SQLITE_TURN_S = 0.12
 
 
 def give_way(engine: Engine) -> None:
