@@ -28,10 +28,15 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	@$(BIN)/moderation serve --load examples/japantoday_lavrov.txt --open-reads --demo-key --host $(HOST) --port $(PORT)
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist), each test file on one of them, so a module's server
+# starts once: on 2 cores, 2 workers took 14 minutes where one took 21 (most tests wait on servers, subprocesses
+# and sockets as much as they compute); 3 took 16. make test TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
 	$(BIN)/ruff check moderation service tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 train: $(STAMP)
 	$(BIN)/moderation train --cache-dir .cache/features

@@ -81,6 +81,8 @@ def kernel(tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "matplotlib"))
     monkeypatch.setenv("MODERATION_DATA_DIR", str(shared_data))
+    # Half of each notebook's samples: every cell still runs, in about half the time (the suite's budget).
+    monkeypatch.setenv("MODERATION_NOTEBOOK_SCALE", "0.5")
     (tmp_path / "tmp").mkdir()
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # the reports and policies the notebooks write
     yield KERNEL
