@@ -17,7 +17,6 @@ DEFAULT_DATABASE_URL = "sqlite:///moderation.db"
 #: Longer than SQLite's busy handler ever sleeps between two tries (100 ms, sqliteDefaultBusyCallback).
 _SQLITE_TURN_S = 0.12
 
-
 #: How long a writer waits for SQLite's one write lock. An import holds it for one part at a time
 #: (limits.PART_COMMENTS comments, about a second): writers queue behind a few others rather than fail.
 _SQLITE_BUSY_TIMEOUT_S = 30.0
