@@ -4,7 +4,7 @@ database it can use to head (new, behind, or made by ``create_all`` before migra
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -54,21 +54,26 @@ def test_a_new_database_is_created_at_head_and_left_alone_after(bare: Engine, da
         assert _diff(connection) == []
 
 
-def test_concurrent_starts_on_a_new_database_migrate_it_once(bare: Engine, database_url: str) -> None:
+def _errors_when_run_at_once(work: Callable[[], object], threads: int = 4) -> list[BaseException]:
+    """What ``work`` raised when started on ``threads`` threads together."""
     errors: list[BaseException] = []
 
-    def start() -> None:
+    def run() -> None:
         try:
-            make_engine(database_url).dispose()
+            work()
         except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for thread in threads:
+    started = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in started:
         thread.start()
-    for thread in threads:
+    for thread in started:
         thread.join()
-    assert errors == []
+    return errors
+
+
+def test_concurrent_starts_on_a_new_database_migrate_it_once(bare: Engine, database_url: str) -> None:
+    assert _errors_when_run_at_once(lambda: make_engine(database_url).dispose()) == []
     with bare.connect() as connection:
         assert revision_of(connection) == head()
         assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
@@ -79,23 +84,15 @@ def test_engines_starting_together_on_new_sqlite_files_all_switch_it_to_wal(tmp_
     # ten; many fresh files make the race show.
     for round_ in range(100):
         url = f"sqlite:///{tmp_path / f'store-{round_}.db'}"
-        errors: list[BaseException] = []
 
-        def start(url: str = url, errors: list[BaseException] = errors) -> None:
+        def start(url: str = url) -> None:
             engine = make_engine(url, migrate=False)
             try:
                 engine.connect().close()
-            except BaseException as error:
-                errors.append(error)
             finally:
                 engine.dispose()
 
-        threads = [threading.Thread(target=start) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        assert _errors_when_run_at_once(start) == []
         with create_engine(url).connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
