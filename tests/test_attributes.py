@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from moderation.training.attribute_data import (
     TRAC,
     TWEETEVAL_OFFENSIVE,
     WIKIPEDIA,
+    WRITTEN,
     AttributeSplit,
     load_attribute_data,
     source_names,
@@ -41,9 +43,11 @@ from moderation.training.attribute_sources import (
     normal,
     olid_levels,
     pick,
+    written_threats,
 )
 from moderation.training.data import SPLITS, load_benchmark, load_toxic_spans
 from moderation.training.frozen_heads import train_heads
+from moderation.training.functional import CASES, load_cases
 from tests.conftest import WORDS
 
 
@@ -112,10 +116,11 @@ def _with_tiny_davidson(data_dir: Path, folder: Path) -> Path:
 
 def test_absent_sources_are_skipped_by_default_and_refused_by_name(tiny_data_dir: Path, tmp_path: Path) -> None:
     data = load_attribute_data("train", _with_tiny_davidson(tiny_data_dir, tmp_path))
-    assert list(dict.fromkeys(data.sources)) == [CIVIL_COMMENTS, WIKIPEDIA, TWEETEVAL_OFFENSIVE, DAVIDSON]
+    # The written threats ship with the code: always there.
+    assert list(dict.fromkeys(data.sources)) == [CIVIL_COMMENTS, WIKIPEDIA, TWEETEVAL_OFFENSIVE, DAVIDSON, WRITTEN]
     hate = _row(data, "they are awful people", DAVIDSON)
     assert hate["SEVERE_TOXICITY"] == pytest.approx(2 / 3) and np.isnan(hate["TOXICITY"] + hate["IDENTITY_ATTACK"])
-    assert data.leaked == {DAVIDSON: 0}
+    assert data.leaked == {DAVIDSON: 0, WRITTEN: 0}
     assert load_attribute_data("train", tiny_data_dir, sources=[WIKIPEDIA]).sources == [WIKIPEDIA] * 2
     with pytest.raises(DataError, match="missing data file"):
         load_attribute_data("train", tiny_data_dir, sources=[ETHOS])
@@ -129,6 +134,37 @@ def test_a_text_in_several_splits_of_a_source_stays_in_test_once() -> None:
     assert pick(items, "test") == (["same text"], [[1.0]])
     assert pick(items, "train") == (["other"], [[0.0]])
     assert pick(items, "validation") == ([], [])
+
+
+def _written(split: str) -> dict[str, dict[str, float]]:
+    texts, rows = written_threats(Path("unused"), split)
+    return {text: dict(zip(ATTRIBUTES, fractions, strict=True)) for text, fractions in zip(texts, rows, strict=True)}
+
+
+def test_written_threats_are_threats_and_their_near_misses_rule_every_attribute_out() -> None:
+    written = {split: _written(split) for split in SPLITS}
+    everything = {text: fractions for split in written.values() for text, fractions in split.items()}
+    threat = _known(everything["Keep talking and I'll put you in hospital."])
+    assert threat == {"TOXICITY": 1.0, "THREAT": 1.0}
+    assert _known(everything["This budget will kill the high street stone dead."]) == dict.fromkeys(ATTRIBUTES, 0.0)
+    assert _known(everything["Shut up, you brainless troll."]) == {"TOXICITY": 1.0, "INSULT": 1.0, "THREAT": 0.0}
+    # Every split has threats and near misses, and no text is in two splits.
+    for split in written.values():
+        assert {fractions["THREAT"] for fractions in split.values()} == {0.0, 1.0}
+    assert len(everything) == sum(len(split) for split in written.values())
+
+
+def test_no_written_comment_is_a_near_copy_of_a_functional_case() -> None:
+    """The suite measures what the written threats teach: none of them may be a case in other words."""
+
+    def words(text: str) -> set[str]:
+        return set(re.findall(r"[a-z']+", text.lower()))
+
+    cases = [words(case.text) for case in load_cases(CASES)]
+    for text in (text for split in SPLITS for text in _written(split)):
+        mine = words(text)
+        closest = max(len(mine & case) / len(mine | case) for case in cases)
+        assert closest < 0.4, text
 
 
 def test_implicit_hate_posts_lose_the_corpus_requoting_and_retweet_marker() -> None:
@@ -285,6 +321,7 @@ EXPECTED_SIZES = {
     TRAC: (4787, 1204, 617),  # the non-aggressive comments (aggression trains nothing), less repeats and leaks
     CONAN: (10456, 1238, 1376),  # 4,151 hate speech texts, 8,923 counter-narratives less 4 answering two splits
     REDDIT_NORMS: (7530, 958, 961),  # the hate and slur files' comments: positives alone of the rest are unknown
+    WRITTEN: (217, 28, 28),  # 273 written comments, 80/10/10 by a hash of the text
 }
 Labelled = dict[tuple[str, str], tuple[str, dict[str, float]]]
 

@@ -78,10 +78,12 @@ REDDIT_MISOGYNY = "Expert-annotated misogyny (Reddit)"
 TRAC = "TRAC-1 aggression (Facebook news pages)"
 CONAN = "CONAN and Multitarget-CONAN (NGO-written)"
 REDDIT_NORMS = "Reddit norm violations (moderator removals)"
+WRITTEN = "Threats and near misses (written by this project)"
 
 
 class Source(NamedTuple):
-    folder: str  # under the data folder; by default a source whose folder is absent is not loaded
+    #: Under the data folder; by default a source whose folder is absent is not loaded. None: ships with the code.
+    folder: str | None
     read: Reader
 
 
@@ -97,6 +99,7 @@ SOURCES: dict[str, Source] = {
     TRAC: Source("trac1_aggression", readers.trac),
     CONAN: Source("conan_counter_narratives", readers.conan),
     REDDIT_NORMS: Source("reddit_norm_violations", readers.reddit_norm_violations),
+    WRITTEN: Source(None, readers.written_threats),
 }
 #: Sources held to the benchmark leakage guard: all but the three the heads were first trained on.
 GUARDED = frozenset(SOURCES) - {CIVIL_COMMENTS, WIKIPEDIA, TWEETEVAL_OFFENSIVE}
@@ -117,10 +120,10 @@ def benchmark_test_keys(data_dir: Path) -> frozenset[str]:
 
 def _selected(root: Path, sources: Sequence[str] | None) -> list[str]:
     if sources is None:
-        names = [name for name, source in SOURCES.items() if (root / source.folder).is_dir()]
-        if not names:
+        present = [name for name, source in SOURCES.items() if source.folder and (root / source.folder).is_dir()]
+        if not present:
             raise DataError(f"no attribute data in {root} (is ../shared/data beside the repo?)")
-        return names
+        return [name for name, source in SOURCES.items() if name in present or source.folder is None]
     unknown = [name for name in sources if name not in SOURCES]
     if unknown:
         raise DataError(f"unknown attribute sources {unknown}; known: {', '.join(SOURCES)}")
@@ -130,8 +133,9 @@ def _selected(root: Path, sources: Sequence[str] | None) -> list[str]:
 def load_attribute_data(
     split: str, data_dir: Path, sources: Sequence[str] | None = None, *, feedback: Path | None = None
 ) -> AttributeSplit:
-    """One split of the named sources (default: every source whose folder is in ``data_dir``), stacked in
-    ``SOURCES`` order, each text once per source; an item that says nothing about any attribute is left out.
+    """One split of the named sources (default: every source whose folder is in ``data_dir``, and those that
+    ship with the code), stacked in ``SOURCES`` order, each text once per source; an item that says nothing
+    about any attribute is left out.
     ``feedback``: an exported feedback file, stacked last as the source ``FEEDBACK``."""
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from moderation.errors import DataError
 from moderation.scores import ATTRIBUTES
 from moderation.training.data import _load_dataset, _require, _tweeteval
 
@@ -440,3 +441,35 @@ def reddit_norm_violations(root: Path, split: str) -> Part:
             texts.setdefault(normal(text), text)
             found[normal(text)].update(labels)
     return pick(((hash_split(key), texts[key], row(**labels)) for key, labels in found.items()), split)
+
+
+#: This project's own short comments on threats and their near misses (docs/models.md).
+WRITTEN_THREATS = Path(__file__).with_name("written") / "threats.tsv"
+_THREAT_KINDS = ("direct", "conditional", "call", "veiled")
+_NEAR_MISS_KINDS = ("report", "condemn", "objects", "idiom", "sport", "fiction", "nonviolent")
+
+
+def _written_fractions(kind: str) -> list[float]:
+    if kind in _THREAT_KINDS:
+        return row(THREAT=1.0, TOXICITY=1.0)
+    if kind in _NEAR_MISS_KINDS:
+        return NONE_OF_THEM
+    if kind == "insult":
+        return row(THREAT=0.0, TOXICITY=1.0, INSULT=1.0)
+    raise DataError(f"{WRITTEN_THREATS}: unknown kind {kind!r}")
+
+
+def written_threats(root: Path, split: str) -> Part:
+    """Threats of violence (THREAT and TOXICITY 1; the other attributes depend on the target, so unknown) and
+    near misses that share their words: reports, condemnations, violent verbs about things, idioms, sport,
+    fiction and non-violent consequences rule every attribute out; insults without a threat rule THREAT out.
+    The few first-person threats in the shared data are why this set exists. Ships with the code: ``root`` unused."""
+    items = []
+    for number, line in enumerate(WRITTEN_THREATS.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        kind, _, text = line.partition("\t")
+        if not text.strip():
+            raise DataError(f"{WRITTEN_THREATS}:{number}: expected 'kind<TAB>text'")
+        items.append((hash_split(normal(text)), text.strip(), _written_fractions(kind)))
+    return pick(items, split)

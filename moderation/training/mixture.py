@@ -32,6 +32,7 @@ SOURCE_SHARES: dict[str, float] = {
     attribute_data.TRAC: 0.05,
     attribute_data.CONAN: 0.12,
     attribute_data.REDDIT_NORMS: 0.02,
+    attribute_data.WRITTEN: 0.05,
     # A site's own moderators' decisions (moderation train --feedback): as much as a large source, not more,
     # since a few hundred decisions on one site's comments would otherwise decide what the heads mean.
     FEEDBACK: 0.10,
