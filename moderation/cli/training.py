@@ -60,7 +60,14 @@ def train(
         Path | None,
         typer.Option(
             help="Fine-tune on from this model folder (heads and tuned layers) instead of fitting frozen-feature "
-            "heads first; needs --finetune-epochs."
+            "heads first; needs --finetune-epochs or --refit."
+        ),
+    ] = None,
+    refit: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Refit only this attribute's head (repeatable) of --start-from on its frozen features, pulled "
+            "toward the old head; the encoder and every other head are kept (docs/models.md)."
         ),
     ] = None,
     finetune_epochs: Annotated[
@@ -100,8 +107,10 @@ def train(
     with user_errors(), _training_extra():
         from moderation.training.finetune import FinetuneConfig
 
-        if start_from is not None and finetune_epochs <= 0:
-            raise InputError("--start-from continues a fine-tune: give --finetune-epochs too")
+        if start_from is not None and finetune_epochs <= 0 and not refit:
+            raise InputError("--start-from needs --finetune-epochs (fine-tune on) or --refit (refit some heads)")
+        if refit and (start_from is None or finetune_epochs > 0 or multilingual):
+            raise InputError("--refit refits heads of the English model --start-from names, without --finetune-epochs")
         if multilingual and feedback is not None:
             raise InputError("--feedback trains the English model's heads; leave out --multilingual")
         config = FinetuneConfig(
@@ -125,9 +134,13 @@ def train(
 
         hf_logging.disable_progress_bar()
         target = out_dir or BUNDLED_HEADS
-        results = _train_english(
-            data_dir, target, encoder, device, start_from, config, max_train, cache_dir, feedback, command
-        )
+        if refit:
+            assert start_from is not None
+            results = _refit_english(data_dir, target, encoder, device, start_from, refit, feedback, cache_dir, command)
+        else:
+            results = _train_english(
+                data_dir, target, encoder, device, start_from, config, max_train, cache_dir, feedback, command
+            )
     _print_results(results)
     out.print(f"wrote the model and MODEL_CARD.md to {target}")
 
@@ -152,6 +165,41 @@ def _train_multilingual(
     else:
         train_and_save(data_dir, target, seed=config.seed, cache_dir=cache_dir, command=command, log=err.print)
     out.print(f"wrote the multilingual heads to {target}")
+
+
+def _refit_english(
+    data_dir: Path,
+    target: Path,
+    encoder: str | None,
+    device: str,
+    start_from: Path,
+    attributes: list[str],
+    feedback: Path | None,
+    cache_dir: Path | None,
+    command: str,
+) -> list[Any]:
+    """The model ``start_from`` with the heads of ``attributes`` refitted, saved to ``target`` and measured
+    there as a fine-tune is, with the model card; the test figures."""
+    from moderation.models.encoder import Encoder
+    from moderation.training.card import write_model_card
+    from moderation.training.finetune import measure_saved
+    from moderation.training.refit import refit_heads
+
+    model = Encoder.load(encoder, device=device)
+    refit_heads(
+        model,
+        start_from,
+        attributes,
+        data_dir,
+        target,
+        feedback=feedback,
+        cache_dir=cache_dir,
+        command=command,
+        log=err.print,
+    )
+    heads, results = measure_saved(model.name, target, data_dir, device=device, feedback=feedback, log=err.print)
+    write_model_card(target, heads, results)
+    return results
 
 
 def _train_english(

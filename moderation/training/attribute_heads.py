@@ -34,6 +34,11 @@ EXPERIMENTAL = {
 ATTRIBUTE_LABELS = ("absent", "present")
 
 
+def head_name(attribute: str) -> str:
+    """TOXICITY's head is the toxicity task's head; every other attribute's head carries its name."""
+    return "toxicity" if attribute == "TOXICITY" else attribute
+
+
 def _soft_rows(
     x: np.ndarray, fractions: np.ndarray, weights: np.ndarray, balanced: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -107,6 +107,24 @@ def _finetune_lines(manifest: dict[str, Any]) -> list[str]:
     ]
 
 
+def _refit_lines(manifest: dict[str, Any]) -> list[str]:
+    refit = manifest.get("refit")
+    if not refit:
+        return []
+    heads = [(name, spec["refit"]) for name, spec in manifest["heads"].items() if "refit" in spec]
+    each = "; ".join(
+        f"{name} with strength {r['prior_strength']} (validation {r['metric']} {r['validation']} against "
+        f"{r['before']} before, temperature {r['temperature']})"
+        for name, r in heads
+    )
+    return [
+        "",
+        f"Then the heads of {', '.join(refit['attributes'])} were refitted on this model's frozen features of the "
+        f"attribute data ({refit['refitted_at']}), each pulled toward its old weights by an L2 penalty whose "
+        f"strength validation chose; the encoder and every other head are as above: {each}.",
+    ]
+
+
 def _figures(entry: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in entry.items() if isinstance(v, float))
 
@@ -154,6 +172,7 @@ def write_model_card(folder: Path, heads: HeadSet, results: list[TaskResult]) ->
         "its target, feeds every head.",
         "",
         *_finetune_lines(manifest),
+        *_refit_lines(manifest),
         "",
         ("The heads started as " if manifest.get("finetune") else "The heads are ")
         + "multinomial logistic regressions for sentiment and stance (stance reads the comment vector, the target "
@@ -170,6 +189,7 @@ def write_model_card(folder: Path, heads: HeadSet, results: list[TaskResult]) ->
         "## Reproduce",
         "```",
         manifest.get("command", "moderation train"),
+        *([manifest["refit"]["command"]] if "command" in manifest.get("refit", {}) else []),
         "```",
         f"Seed {manifest['seed']}; trained {manifest['trained_at']}; "
         f"Python {manifest['environment']['python']}, torch {manifest['environment']['torch']}"

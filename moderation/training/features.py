@@ -22,15 +22,18 @@ def seed_everything(seed: int) -> None:
 class FeatureCache:
     """Encoder features per (encoder, task, split, sample) on disk, so retraining heads is cheap."""
 
-    def __init__(self, encoder: Encoder, folder: Path | None) -> None:
+    def __init__(self, encoder: Encoder, folder: Path | None, *, model: str | None = None) -> None:
+        """``model`` names what the features come from when it is more than the encoder (tuned layers loaded
+        into it); default the encoder's name."""
         self.encoder = encoder
         self.folder = folder
+        self.model = model or encoder.name
 
     def features(self, data: TaskSplit, *, batch_size: int = 64) -> PairFeatures:
         path = None
         if self.folder is not None:
             digest = hashlib.sha256(
-                "\x1f".join([self.encoder.name, data.task, data.split, str(len(data)), *data.texts[:50]]).encode()
+                "\x1f".join([self.model, data.task, data.split, str(len(data)), *data.texts[:50]]).encode()
             ).hexdigest()[:16]
             path = self.folder / f"{data.task}-{data.split}-{digest}.npz"
             if path.exists():

@@ -31,6 +31,7 @@ from moderation.models.runtime import TARGET_SIDE, has_native_bf16, pair_attenti
 from moderation.models.windows import clip_target
 from moderation.scores import ATTRIBUTES, TASK_LABELS
 from moderation.training.attribute_data import AttributeSplit, load_attribute_data
+from moderation.training.attribute_heads import head_name
 from moderation.training.data import TaskSplit, load_benchmark, load_task
 from moderation.training.evaluation import TaskResult
 from moderation.training.features import seed_everything
@@ -184,10 +185,6 @@ class _Heads(nn.Module):
             )
             for name, linear in ((n, cast(nn.Linear, m)) for n, m in self.linear.items())
         }
-
-
-def _attribute_head(attribute: str) -> str:
-    return "toxicity" if attribute == "TOXICITY" else attribute
 
 
 class _Cacher:
@@ -348,7 +345,7 @@ class Finetuner:
             known = ~torch.isnan(fractions[:, column])
             if not known.any():
                 continue
-            logits = self.heads.logits(_attribute_head(attribute), comment[known], target[known])
+            logits = self.heads.logits(head_name(attribute), comment[known], target[known])
             share = fractions[known, column]
             losses.append(-(torch.stack([1 - share, share], 1) * logits.log_softmax(-1)).sum(-1).mean())
         return torch.stack(losses).mean()
@@ -356,7 +353,7 @@ class Finetuner:
     def _logits(self, data: _TaskData) -> dict[str, np.ndarray]:
         """Every head's logits over one validation task (no gradients)."""
         self.trunk.eval()
-        names = [_attribute_head(a) for a in ATTRIBUTES] if data.name == "attributes" else [data.name]
+        names = [head_name(a) for a in ATTRIBUTES] if data.name == "attributes" else [data.name]
         parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
         with torch.inference_mode():
             for start in range(0, len(data.items), 64):
@@ -381,8 +378,8 @@ class Finetuner:
             for attribute in ("TOXICITY", *VALIDATED_ATTRIBUTES) if data.name == "attributes" else ():
                 known = ~np.isnan(data.labels[:, ATTRIBUTES.index(attribute)])
                 gold = data.labels[known, ATTRIBUTES.index(attribute)] >= 0.5
-                guess = logits[_attribute_head(attribute)][known].argmax(1) == 1
-                figures[f"{_attribute_head(attribute).lower()} macro_f1"] = round(macro_f1(gold, guess), 4)
+                guess = logits[head_name(attribute)][known].argmax(1) == 1
+                figures[f"{head_name(attribute).lower()} macro_f1"] = round(macro_f1(gold, guess), 4)
         return figures
 
     def _temperatures(self, validation: list[_TaskData]) -> dict[str, float]:
@@ -394,8 +391,8 @@ class Finetuner:
                 continue
             for column, attribute in enumerate(ATTRIBUTES):
                 known = ~np.isnan(data.labels[:, column])
-                margin = np.diff(logits[_attribute_head(attribute)][known], axis=1)[:, 0]
-                temperatures[_attribute_head(attribute)] = fit_binary_temperature(margin, data.labels[known, column])
+                margin = np.diff(logits[head_name(attribute)][known], axis=1)[:, 0]
+                temperatures[head_name(attribute)] = fit_binary_temperature(margin, data.labels[known, column])
         return temperatures
 
     def state(self) -> dict[str, Any]:
@@ -682,7 +679,7 @@ def measure_saved(
     trained = load_attribute_data("train", data_dir, feedback=feedback)
     for attribute in ATTRIBUTES:
         p = np.array([s.attributes[attribute] for s in scored])
-        spec = specs[_attribute_head(attribute)]
+        spec = specs[head_name(attribute)]
         spec["test"] = attribute_figures(p, attributes, attribute)
         shares = source_shares(trained.sources, tuned.manifest.get("finetune", {}).get("shares"))
         spec["train"] = {**attribute_train_entry(trained, attribute), "shares": shares}

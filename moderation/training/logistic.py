@@ -29,10 +29,11 @@ def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
     return float(np.exp(result.x))
 
 
-def soft_log_loss(p: np.ndarray, fractions: np.ndarray) -> float:
-    """Log-loss of probabilities ``p`` against soft labels (the share of raters who said yes)."""
+def soft_log_loss(p: np.ndarray, fractions: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Log-loss of probabilities ``p`` against soft labels (the share of raters who said yes), averaged with
+    ``weights`` (default: every item alike)."""
     p = np.clip(p, 1e-7, 1 - 1e-7)
-    return float(-(fractions * np.log(p) + (1 - fractions) * np.log(1 - p)).mean())
+    return float(np.average(-(fractions * np.log(p) + (1 - fractions) * np.log(1 - p)), weights=weights))
 
 
 def fit_binary_temperature(logits: np.ndarray, fractions: np.ndarray) -> float:
