@@ -220,6 +220,8 @@ def test_a_multilingual_fine_tune_saves_its_top_layers_that_the_backend_loads_ov
     saved = HeadSet.load(tmp_path / "tuned")
     assert saved.manifest["finetune"]["shares"] == mdata.SHARES  # the multilingual mix, not the English one
     assert saved.manifest["finetune"]["start"]["heads"] == frozen.digest
+    assert "test" in frozen.manifest["heads"]["INSULT"]
+    assert not any("test" in spec for spec in saved.manifest["heads"].values())  # no figures of the heads before
     assert saved.digest == tuned.digest
     text = ["Du bist ein Idiot."]
     before = EncoderHeadsBackend.load(tiny_encoder_dir, heads=tmp_path / "frozen", mode="fp32")
