@@ -38,7 +38,7 @@ from moderation.scores import ATTRIBUTES, TASK_LABELS
 from moderation.training import attribute_data
 from moderation.training.attribute_data import AttributeSplit, load_attribute_data
 from moderation.training.attribute_heads import AttributeTrainer, attribute_figures
-from moderation.training.data import TaskSplit, load_benchmark
+from moderation.training.data import load_benchmark
 from moderation.training.features import FeatureCache
 from moderation.training.functional import evaluate_cases, load_cases
 from moderation.training.metrics import macro_f1
@@ -60,8 +60,7 @@ def _arguments() -> argparse.Namespace:
 
 
 def _features(cache: FeatureCache, data: AttributeSplit) -> Any:
-    split = TaskSplit("attributes", data.split, "attributes", data.texts, [None] * len(data), np.zeros(len(data)))
-    return cache.features(split)
+    return cache.features(data.task_split())
 
 
 def _fit(

@@ -33,7 +33,7 @@ from moderation.errors import DataError
 from moderation.scores import ATTRIBUTES
 from moderation.training import attribute_sources as readers
 from moderation.training.attribute_sources import Reader, match_key, normal
-from moderation.training.data import SPLITS, load_benchmark, load_toxic_spans
+from moderation.training.data import SPLITS, TaskSplit, load_benchmark, load_toxic_spans
 from moderation.training.feedback_data import FEEDBACK, read_feedback
 
 
@@ -52,6 +52,12 @@ class AttributeSplit:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def task_split(self) -> TaskSplit:
+        """The comments as encoder input (no targets, no class labels), for ``FeatureCache``."""
+        return TaskSplit(
+            "attributes", self.split, "attributes", self.texts, [None] * len(self), np.zeros(len(self), int)
+        )
 
     def where(self, mask: np.ndarray) -> AttributeSplit:
         keep = np.flatnonzero(mask)

@@ -20,7 +20,6 @@ from moderation.models.encoder import PairFeatures
 from moderation.models.heads import LinearHead, feature_matrix
 from moderation.scores import ATTRIBUTES, TASK_LABELS
 from moderation.training.attribute_data import AttributeSplit, load_attribute_data
-from moderation.training.data import TaskSplit
 from moderation.training.features import FeatureCache
 from moderation.training.logistic import C_GRID, fit_binary_temperature, folded_weights, soft_log_loss
 from moderation.training.metrics import macro_f1
@@ -37,6 +36,13 @@ ATTRIBUTE_LABELS = ("absent", "present")
 def head_name(attribute: str) -> str:
     """TOXICITY's head is the toxicity task's head; every other attribute's head carries its name."""
     return "toxicity" if attribute == "TOXICITY" else attribute
+
+
+def rated_rows(attribute: str, x: np.ndarray, data: AttributeSplit) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The rows whose source rates ``attribute``: features, rater fractions and sources."""
+    column = data.fractions[:, ATTRIBUTES.index(attribute)]
+    known = ~np.isnan(column)
+    return x[known], column[known], [s for s, k in zip(data.sources, known, strict=True) if k]
 
 
 def _soft_rows(
@@ -80,17 +86,11 @@ class AttributeTrainer:
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
 
-        column = ATTRIBUTES.index(self.attribute)
-        known = ~np.isnan(train_data.fractions[:, column])
-        x_train = feature_matrix("comment", train)[known]
-        f_train = train_data.fractions[known, column]
-        w_train = source_weights([s for s, k in zip(train_data.sources, known, strict=True) if k], self.shares)
+        x_train, f_train, train_sources = rated_rows(self.attribute, feature_matrix("comment", train), train_data)
+        w_train = source_weights(train_sources, self.shares)
         if not (f_train > 0).any() or not (f_train < 1).any():
             raise DataError(f"{self.attribute}: the training items are all rated alike; nothing to learn")
-        val_known = ~np.isnan(val_data.fractions[:, column])
-        x_val = feature_matrix("comment", val)[val_known]
-        f_val = val_data.fractions[val_known, column]
-        val_sources = [s for s, k in zip(val_data.sources, val_known, strict=True) if k]
+        x_val, f_val, val_sources = rated_rows(self.attribute, feature_matrix("comment", val), val_data)
         self.scaler_ = StandardScaler().fit(x_train)
         z_train, z_val = self.scaler_.transform(x_train), self.scaler_.transform(x_val)
         by_f1 = self.attribute == "TOXICITY"
@@ -117,7 +117,7 @@ class AttributeTrainer:
 
         ``task="toxicity"`` labels it as the toxicity task's head (not_toxic, toxic).
         """
-        weight, bias = folded_weights(self.model_, self.scaler_, self.temperature_)
+        weight, bias = folded_weights(self.model_.coef_, self.model_.intercept_, self.scaler_, self.temperature_)
         labels = TASK_LABELS[task] if task else ATTRIBUTE_LABELS
         return LinearHead(task or self.attribute, labels, "comment", weight, bias)
 
@@ -178,9 +178,7 @@ def train_attribute_heads(
     feats = {}
     for split, data in splits.items():
         log(f"attributes: encoding {len(data):,} {split} items")
-        feats[split] = cache.features(
-            TaskSplit("attributes", split, "attributes", data.texts, [None] * len(data), np.zeros(len(data), int))
-        )
+        feats[split] = cache.features(data.task_split())
     heads: dict[str, LinearHead] = {}
     manifest: dict[str, dict[str, Any]] = {}
     for attribute in ATTRIBUTES:

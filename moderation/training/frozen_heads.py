@@ -81,7 +81,7 @@ class HeadTrainer:
 
     def head(self) -> LinearHead:
         """The fitted model with the scaler and the temperature folded in."""
-        weight, bias = folded_weights(self.model_, self.scaler_, self.temperature_)
+        weight, bias = folded_weights(self.model_.coef_, self.model_.intercept_, self.scaler_, self.temperature_)
         return LinearHead(self.task, TASK_LABELS[self.task], self.features, weight, bias)
 
 

@@ -49,11 +49,13 @@ def fit_binary_temperature(logits: np.ndarray, fractions: np.ndarray) -> float:
     return float(np.exp(result.x))
 
 
-def folded_weights(model: Any, scaler: Any, temperature: float) -> tuple[np.ndarray, np.ndarray]:
-    """A fitted logistic regression on standardised inputs as raw-input softmax weights:
+def folded_weights(
+    coef: np.ndarray, intercept: np.ndarray, scaler: Any, temperature: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A logistic regression's coefficients (n_classes or 1, n_features) and intercepts on standardised inputs as
+    raw-input softmax weights:
     ``((x - mu) / sigma @ W.T + b) / T``. A binary model becomes two rows, (0, z), whose softmax
     equals its sigmoid, so inference needs numpy only."""
-    coef, intercept = model.coef_, model.intercept_
     if coef.shape[0] == 1:
         coef = np.vstack([np.zeros_like(coef), coef])
         intercept = np.concatenate([[0.0], intercept])

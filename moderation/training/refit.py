@@ -22,10 +22,9 @@ from moderation.models.encoder import Encoder, PairFeatures
 from moderation.models.heads import ENCODER_WEIGHTS, HeadSet, LinearHead, feature_matrix
 from moderation.scores import ATTRIBUTES
 from moderation.training.attribute_data import AttributeSplit, load_attribute_data
-from moderation.training.attribute_heads import head_name
-from moderation.training.data import TaskSplit
+from moderation.training.attribute_heads import head_name, rated_rows
 from moderation.training.features import FeatureCache
-from moderation.training.logistic import fit_binary_temperature, soft_log_loss
+from moderation.training.logistic import fit_binary_temperature, folded_weights, soft_log_loss
 from moderation.training.mixture import source_weights
 
 #: Candidate strengths of the pull toward the old head (per unit of mean weighted log-loss).
@@ -54,8 +53,8 @@ class PriorRefit:
         from scipy.special import expit
         from sklearn.preprocessing import StandardScaler
 
-        x_train, f_train, sources = _known(self.attribute, feature_matrix(self.prior.features, train), train_data)
-        x_val, f_val, val_sources = _known(self.attribute, feature_matrix(self.prior.features, val), val_data)
+        x_train, f_train, sources = rated_rows(self.attribute, feature_matrix(self.prior.features, train), train_data)
+        x_val, f_val, val_sources = rated_rows(self.attribute, feature_matrix(self.prior.features, val), val_data)
         if not (f_train > 0).any() or not (f_train < 1).any():
             raise DataError(f"{self.attribute}: the training items are all rated alike; nothing to learn")
         weights = source_weights(sources, self.shares)
@@ -95,19 +94,8 @@ class PriorRefit:
 
     def head(self) -> LinearHead:
         """The refitted head on raw features, scaler and temperature folded in, as two rows (0, z)."""
-        v, b = self.theta_[:-1] / self.scaler_.scale_, self.theta_[-1]
-        logit_weight = v / self.temperature_
-        logit_bias = (b - float(v @ self.scaler_.mean_)) / self.temperature_
-        weight = np.vstack([np.zeros_like(logit_weight), logit_weight])
-        bias = np.array([0.0, logit_bias])
+        weight, bias = folded_weights(self.theta_[None, :-1], self.theta_[-1:], self.scaler_, self.temperature_)
         return LinearHead(self.prior.task, self.prior.labels, self.prior.features, weight, bias)
-
-
-def _known(attribute: str, x: np.ndarray, data: AttributeSplit) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The rows whose source rates ``attribute``: features, rater fractions and sources."""
-    column = data.fractions[:, ATTRIBUTES.index(attribute)]
-    known = ~np.isnan(column)
-    return x[known], column[known], [s for s, k in zip(data.sources, known, strict=True) if k]
 
 
 def refit_heads(
@@ -140,11 +128,7 @@ def refit_heads(
         rated = ~np.isnan(data.fractions[:, wanted]).all(axis=1)
         splits[split] = data.where(rated)
         log(f"refit: encoding {int(rated.sum()):,} {split} items")
-        texts = splits[split].texts
-        features[split] = cache.features(
-            TaskSplit("attributes", split, "attributes", texts, [None] * len(texts), np.zeros(len(texts), int))
-        )
-    refits: dict[str, Any] = {}
+        features[split] = cache.features(splits[split].task_split())
     for attribute in attributes:
         name = head_name(attribute)
         refit = PriorRefit(attribute, heads.heads[name]).fit(
@@ -160,7 +144,6 @@ def refit_heads(
             "search": refit.search_,
             "temperature": round(refit.temperature_, 4),
         }
-        refits[attribute] = spec["refit"]
         log(
             f"refit {attribute}: strength {refit.strength_}, validation {refit.validation_score_:.4f} "
             f"(before {refit.prior_validation_:.4f}), T={refit.temperature_:.3f}"
