@@ -27,7 +27,6 @@ from moderation.errors import InputError
 from moderation.language import detect_language, primary_language
 from moderation.perspective import (
     PROBABILITY,
-    TEXT_TYPES,
     PerspectiveContext,
     PerspectiveError,
     PerspectiveScore,
@@ -35,6 +34,7 @@ from moderation.perspective import (
     PerspectiveText,
     Text,
     _Message,
+    check_comment,
 )
 from moderation.perspective_attributes import lookup
 from moderation.scores import ATTRIBUTES
@@ -118,15 +118,7 @@ class _Score:
 def _checked(request: SuggestCommentScoreRequest, max_chars: int) -> list[_Score]:
     """The suggested summary scores, by Perspective's documented name (a version left out); a
     :class:`PerspectiveError` for anything Perspective or the desk refuses."""
-    text = request.comment.text
-    if not text.strip():
-        raise PerspectiveError("Comment must be non-empty.", error_type="COMMENT_EMPTY")
-    if len(text) > max_chars:
-        raise PerspectiveError("Comment text too long.")
-    if request.comment.type == "HTML":
-        raise PerspectiveError("Currently, only 'PLAIN_TEXT' comments are supported")
-    if request.comment.type not in (None, *TEXT_TYPES):
-        raise PerspectiveError("Unknown text type")
+    check_comment(request.comment, max_chars)
     for field, value in (("communityId", request.community_id), ("clientToken", request.client_token)):
         try:
             check_text(value, field, max_length=MAX_TOKEN_CHARS)

@@ -251,21 +251,26 @@ def _served(attribute: str, languages: Sequence[str], serves: Serves) -> bool:
     return all(serves(attribute, language) for language in languages)
 
 
+def check_comment(comment: PerspectiveText, max_chars: int) -> None:
+    """Refuse a comment as Perspective does (empty, too long, HTML or an unknown type), with its messages: one
+    rule for ``comments:analyze`` and ``comments:suggestscore``."""
+    if not comment.text.strip():
+        raise PerspectiveError("Comment must be non-empty.", error_type="COMMENT_EMPTY")
+    if len(comment.text) > max_chars:
+        raise PerspectiveError("Comment text too long.")
+    if comment.type == "HTML":
+        raise PerspectiveError("Currently, only 'PLAIN_TEXT' comments are supported")
+    if comment.type not in (None, *TEXT_TYPES):
+        raise PerspectiveError("Unknown text type")
+
+
 def validate_request(
     request: AnalyzeCommentRequest, *, max_chars: int, serves: Serves, detected: Sequence[str] = ()
 ) -> None:
     """Refuse what Perspective refuses, with its messages, before any scoring. ``detected``: the comment's
     :func:`detected_languages`, used when the request names no languages; ``serves``: which attribute is
     served in which language."""
-    text = request.comment.text
-    if not text.strip():
-        raise PerspectiveError("Comment must be non-empty.", error_type="COMMENT_EMPTY")
-    if len(text) > max_chars:
-        raise PerspectiveError("Comment text too long.")
-    if request.comment.type == "HTML":
-        raise PerspectiveError("Currently, only 'PLAIN_TEXT' comments are supported")
-    if request.comment.type not in (None, *TEXT_TYPES):
-        raise PerspectiveError("Unknown text type")
+    check_comment(request.comment, max_chars)
     if not request.requested_attributes:
         raise PerspectiveError("Missing requested_attributes")
     for name, parameters in request.requested_attributes.items():
