@@ -2,10 +2,11 @@
 
 Why: fine-tuning moves most matrices by 1-3 % of their norm (the top layer's by up to 13 %: docs/models.md),
 so the change rounded to int8 with one scale per row is off by at most 1/254 of that row's largest change,
-far below what the int8 runtime itself rounds away, in half the bytes of fp16 weights. The change only means something on the weights it was made from, so those are named by a
-digest that loading checks: the same change on other weights would be another, unmeasured model.
-Vectors (biases, LayerNorm) are small and kept whole in fp16. A file without this format's metadata holds
-whole weights (how tuned layers were saved before) and loads as it is.
+far below what the int8 runtime itself rounds away, in half the bytes of fp16 weights. The change only means
+something on the weights it was made from, so those are named by a digest that loading checks: the same
+change on other weights would be another, unmeasured model. Vectors (biases, LayerNorm) are small and kept
+whole in fp16. A file without this format's metadata holds whole weights (how tuned layers were saved
+before) and loads as it is.
 """
 
 from __future__ import annotations
