@@ -19,11 +19,42 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
+
+
+def language_rows(
+    data_dir: Path,
+    cache_dir: Path,
+    mode: str,
+    *,
+    heads: Path | None = None,
+    english_limit: int | None = 3000,
+    log: Callable[[str], object] = print,
+) -> tuple[list[Any], Any, str, str, str]:
+    """Every per-language test figure of the multilingual heads (``heads``, default the bundled ones) and the
+    bundled English model on the same texts, features cached under ``cache_dir``; with the multilingual heads,
+    their numerics, the English model's name and its numerics. ``benchmarks/quality.py`` prints them too."""
+    from moderation.models.backends import EncoderHeadsBackend
+    from moderation.models.multilingual import multilingual_encoder_path
+    from moderation.training.features import FeatureCache
+    from moderation.training.multilingual import MULTILINGUAL_HEADS, Model, evaluate_languages
+
+    # The head folder's fine-tuned layers, when it has them, load over the converted weights.
+    backend = EncoderHeadsBackend.load(multilingual_encoder_path(), heads=heads or MULTILINGUAL_HEADS, mode=mode)
+    encoder, head_set = backend.encoder, backend.heads
+    # Features of tuned layers are cached apart from the frozen encoder's (the cache keys on the encoder's name).
+    features = f"e5-{encoder.mode}" + (f"-{head_set.digest[:12]}" if encoder.loaded_keys else "")
+    multilingual = Model("multilingual", FeatureCache(encoder, cache_dir / features), head_set)
+    bundled = EncoderHeadsBackend.load(mode=mode)
+    english = Model("english", FeatureCache(bundled.encoder, cache_dir / f"minilm-{bundled.mode}"), bundled.heads)
+    rows = evaluate_languages(multilingual, english, data_dir, english_limit=english_limit, log=log)
+    return rows, head_set, encoder.mode, bundled.name, bundled.mode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,33 +75,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from moderation.models.backends import EncoderHeadsBackend
-    from moderation.models.multilingual import multilingual_encoder_path
-    from moderation.training.features import FeatureCache
-    from moderation.training.multilingual import (
-        MULTILINGUAL_HEADS,
-        Model,
-        evaluate_languages,
-        figures_markdown,
-        route_table,
-        routing,
-    )
+    from moderation.training.multilingual import figures_markdown, route_table, routing
 
     started = time.perf_counter()
-    # The head folder's fine-tuned layers, when it has them, load over the converted weights.
-    backend = EncoderHeadsBackend.load(
-        multilingual_encoder_path(), heads=args.heads or MULTILINGUAL_HEADS, mode=args.mode
-    )
-    encoder, heads = backend.encoder, backend.heads
-    # Features of tuned layers are cached apart from the frozen encoder's (the cache keys on the encoder's name).
-    features = f"e5-{encoder.mode}" + (f"-{heads.digest[:12]}" if encoder.loaded_keys else "")
-    multilingual = Model("multilingual", FeatureCache(encoder, args.cache_dir / features), heads)
-    bundled = EncoderHeadsBackend.load(mode=args.mode)
-    english = Model("english", FeatureCache(bundled.encoder, args.cache_dir / f"minilm-{bundled.mode}"), bundled.heads)
-    rows = evaluate_languages(
-        multilingual,
-        english,
+    rows, heads, mode, english_name, english_mode = language_rows(
         args.data_dir,
+        args.cache_dir,
+        args.mode,
+        heads=args.heads,
         english_limit=args.english_limit or None,
         log=lambda m: print(m, flush=True),
     )
@@ -83,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     setup = (
         f"{datetime.now(timezone.utc):%Y-%m-%d}; Python {platform.python_version()}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} CPU threads; encoders in {encoder.mode} (multilingual) and {bundled.mode} "
+        f"{torch.get_num_threads()} CPU threads; encoders in {mode} (multilingual) and {english_mode} "
         f"(English); {seconds:.0f} s with the feature cache as found"
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -91,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         "# Per-language figures: multilingual heads vs the bundled English model\n\n"
         f"Command: `{' '.join(['.venv/bin/python benchmarks/multilingual.py', *sys.argv[1:]])}`; "
         f"{setup}.\n\n"
-        f"Multilingual: {heads.manifest.get('name')} [{heads.digest}]. English: {bundled.name}.\n"
+        f"Multilingual: {heads.manifest.get('name')} [{heads.digest}]. English: {english_name}.\n"
         "Both score the same texts. `majority`: the training split's majority class for every item (0.5 for ROC-AUC). "
         "Toxicity and attribute rows read the attribute's probability at 0.5 against the raters' majority (macro-F1) "
         "and without a threshold (ROC-AUC). X-Stance has no neutral class: the more likely of against and favor is "
@@ -112,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "setup": setup,
                 "multilingual": {"name": heads.manifest.get("name"), "digest": heads.digest},
-                "english": {"name": bundled.name},
+                "english": {"name": english_name},
                 "routing": route,
                 "route_table": route_table(rows),
                 "rows": [row.as_dict() for row in rows],
