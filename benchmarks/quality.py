@@ -99,15 +99,15 @@ def _languages(args: argparse.Namespace) -> str:
     from moderation.training.multilingual import figures_markdown
 
     started = time.perf_counter()
-    rows, heads, mode, english_name, _ = language_rows(
+    rows, heads, mode, english_name, english_mode = language_rows(
         args.data_dir, args.cache_dir, "int8", log=lambda line: print(line, file=sys.stderr, flush=True)
     )
     return (
         f"\n## Per language\n\nMultilingual: {heads.manifest.get('name')} [{heads.digest}], {mode}; English: "
-        f"{english_name}, int8. Each language's test splits scored by both (`benchmarks/multilingual.py` has the "
-        "routing drawn from them); macro-F1 unless the metric says otherwise, attributes at 0.5 and as ROC-AUC; "
-        f"`majority`: the training split's majority class. {time.perf_counter() - started:.0f} s with the feature "
-        f"cache as found.\n\n{figures_markdown(rows)}"
+        f"{english_name}, {english_mode}. Each language's test splits scored by both (`benchmarks/multilingual.py` "
+        "has the routing drawn from them); macro-F1 unless the metric says otherwise, attributes at 0.5 and as "
+        f"ROC-AUC; `majority`: the training split's majority class. {time.perf_counter() - started:.0f} s with the "
+        f"feature cache as found.\n\n{figures_markdown(rows)}"
     )
 
 

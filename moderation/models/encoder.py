@@ -377,7 +377,8 @@ class Encoder:
             return {key: own[key] for key in keys}
         if self.source is None:
             raise ModelError(f"{self.name} was built in memory: its pretrained {overwritten[0]} is gone")
-        fresh = AutoModel.from_pretrained(self.source, local_files_only=True).state_dict()
+        _, model = load_offline(self.source, AutoModel, kind="encoder", device="cpu")
+        fresh = model.state_dict()
         return {key: fresh[key] if key in self.loaded_keys else own[key] for key in keys}
 
     @property
